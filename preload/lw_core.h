@@ -1,0 +1,83 @@
+/* lw_core.h — the small internal API every part of the shim may use.
+ *
+ * This is the seam between the thread/wait core (registry, contexts, stacks,
+ * snapshot writer) and the resource families (sockets, timers) built beside
+ * it. Everything here is callable from interposed functions on arbitrary host
+ * threads; functions marked [AS-safe] may also run in signal handlers.
+ */
+#ifndef LW_CORE_H
+#define LW_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LW_EXPORT __attribute__((visibility("default")))
+#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LW_MAX_DEPTH 128
+
+/* Context ids: root is 1, 0 means "none". */
+typedef uint32_t lw_ctx_id;
+#define LW_CTX_NONE 0u
+#define LW_CTX_ROOT 1u
+
+/* True once the shim is initialised and recording; false while disabled,
+ * during init, or inside leakwatch's own code on this thread (the
+ * recursion guard). Hooks that see false just forward. [AS-safe] */
+bool lw_active(void);
+
+/* Recursion guard around leakwatch's own work on this thread (libc calls it
+ * makes must not be recorded). Returns false when already inside. [AS-safe] */
+bool lw_guard_enter(void);
+void lw_guard_leave(void);
+
+/* Clocks: CLOCK_MONOTONIC ns (precise) and a cheap coarse variant for hot
+ * paths (CLOCK_MONOTONIC_COARSE, a few ms resolution). [AS-safe] */
+uint64_t lw_now_ns(void);
+uint64_t lw_now_coarse_ns(void);
+int lw_gettid(void); /* cached per thread [AS-safe] */
+
+/* The calling thread's current context (its own, or one it entered through
+ * the API). LW_CTX_ROOT for threads leakwatch knows nothing of. */
+lw_ctx_id lw_ctx_current(void);
+/* Take/drop a reference so a context outlives its thread while a resource
+ * (socket, timer) it owns is alive. */
+void lw_ctx_ref(lw_ctx_id id);
+void lw_ctx_unref(lw_ctx_id id);
+
+/* Capture the caller's stack (return addresses, innermost first), skipping
+ * `skip` frames of leakwatch itself. Returns the number of frames (<= max).
+ * Not AS-safe; may be slow the first time on a thread. */
+int lw_stack_capture(uintptr_t *frames, int max, int skip);
+/* Frames kept per stack (the stack_depth option). */
+int lw_stack_depth(void);
+
+/* One line on leakwatch's log, prefixed "leakwatch[PID]: ". Capped so a
+ * repeated message cannot flood the host's stderr. [AS-safe] */
+void lw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log only the first time `once` is seen false (it is then set). */
+void lw_log_once(int *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Lazy initialisation from whichever hook runs first. */
+void lw_init(void);
+
+/* Blocked-state bookkeeping for a wait on something other than a
+ * thread-core primitive (sockets, poll, timerfd reads). `call` is a static
+ * string, `family` one of the schema's families. Returns a token to pass to
+ * lw_wait_end (0 when not recording). */
+struct lw_wait_info {
+    const char *call;
+    const char *family;
+    uintptr_t object;      /* 0 if none */
+    int fd;                /* -1 if none */
+    const int *fds;        /* poll/select/epoll fds, may be NULL */
+    int nfds;
+    int64_t timeout_ns;    /* -1 infinite */
+    lw_ctx_id owner;       /* owner context of the object/fd, LW_CTX_NONE if unknown */
+    void *caller;          /* __builtin_return_address(0) of the hook */
+};
+uintptr_t lw_wait_begin(const struct lw_wait_info *wi);
+void lw_wait_end(uintptr_t token);
+
+#endif

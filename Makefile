@@ -39,8 +39,8 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
 
 -include preload/module.mk
--include analyzer/module.mk
 -include reports/module.mk
+-include analyzer/module.mk
 -include scripts/module.mk
 -include tests/module.mk
 -include examples/module.mk

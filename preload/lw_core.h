@@ -45,6 +45,10 @@ lw_ctx_id lw_ctx_current(void);
  * (socket, timer) it owns is alive. */
 void lw_ctx_ref(lw_ctx_id id);
 void lw_ctx_unref(lw_ctx_id id);
+/* Is `c` equal to `ancestor` or one of its descendants? (added for the
+ * sockets/timers engineer: leakwatch_verify_ctx counts resources under a
+ * context; lw_fd.c references it weakly and falls back to equality.) */
+bool lw_ctx_is_under(lw_ctx_id c, lw_ctx_id ancestor);
 
 /* Capture the caller's stack (return addresses, innermost first), skipping
  * `skip` frames of leakwatch itself. Returns the number of frames (<= max).

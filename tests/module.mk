@@ -3,6 +3,7 @@
 #   tests/unit/test_preload_*.c   link PRELOAD_CORE_SRCS  (+ PRELOAD_UNIT_LDLIBS)
 #   tests/unit/test_analyzer_*.c  link ANALYZER_LIB_SRCS REPORTS_SRCS (+ ANALYZER_LDLIBS)
 #   tests/unit/test_reports_*.c   link REPORTS_SRCS
+LW_RESULTS ?= $(BUILD)/test-results
 # Suites are discovered from `Suite *lw_suite_NAME(void)` lines in the sources.
 define lw_unit_runner
 UNIT_SRCS_$(1) := $$(wildcard tests/unit/test_$(1)_*.c)
@@ -26,3 +27,4 @@ endef
 $(eval $(call lw_unit_runner,preload,$$(PRELOAD_CORE_SRCS),$$(PRELOAD_UNIT_LDLIBS)))
 $(eval $(call lw_unit_runner,analyzer,$$(ANALYZER_LIB_SRCS) $$(REPORTS_SRCS),$$(ANALYZER_LDLIBS)))
 $(eval $(call lw_unit_runner,reports,$$(REPORTS_SRCS),))
+-include tests/e2e/sockets/module.mk

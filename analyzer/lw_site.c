@@ -1,0 +1,199 @@
+/* lw_site.c — stable site signatures and symbolized stacks for findings.
+ *
+ * A site is FNV-1a (64-bit) over: the kind, the start routine / callback /
+ * socket kind, the symbolized function names of the creation stack (runtime
+ * frames skipped: leakwatch, libc, libpthread, ld.so, libstdc++'s thread
+ * start; top LW_SITE_FRAMES frames) and the blocking family. Names only —
+ * never addresses, offsets, tids or fds — so the same bug has the same site
+ * across runs, ASLR and unrelated rebuilds. Must never: hash anything that
+ * changes between runs of the same code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lw_analyze.h"
+#include "lw_arena.h"
+
+uint64_t lw_fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    if (s)
+        h = lw_fnv1a(h, s, strlen(s));
+    return lw_fnv1a(h, "", 1);  /* separator: "ab","c" != "a","bc" */
+}
+
+void lw_site_hex(uint64_t site, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)site);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+bool lw_frame_is_leakwatch(const char *module)
+{
+    return module && strncmp(base_name(module), "libleakwatch", 12) == 0;
+}
+
+bool lw_frame_is_runtime(const char *module, const char *function)
+{
+    if (!module)
+        return false;
+    const char *b = base_name(module);
+    if (strncmp(b, "libleakwatch", 12) == 0 || strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
+        strncmp(b, "libpthread", 10) == 0 || strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "ld-", 3) == 0 ||
+        strncmp(b, "ld.so", 5) == 0)
+        return true;
+    /* libstdc++: only the thread start machinery (std::thread's
+     * _M_start_thread and the trampoline), not user-visible library code. */
+    if (strncmp(b, "libstdc++", 9) == 0)
+        return !function || strstr(function, "_M_start_thread") || strstr(function, "execute_native_thread_routine");
+    return false;
+}
+
+const char *lw_site_name(const char *function, char *buf, size_t len)
+{
+    if (!function)
+        return NULL;
+    snprintf(buf, len, "%s", function);
+    /* GCC clones differ between builds of unchanged code. */
+    static const char *const suffixes[] = {".constprop.", ".isra.", ".part.", ".cold", ".lto_priv.", NULL};
+    for (const char *const *sfx = suffixes; *sfx; sfx++) {
+        char *p = strstr(buf, *sfx);
+        if (p)
+            *p = 0;
+    }
+    return buf;
+}
+
+const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f)
+{
+    const struct lw_symres *r = lw_symbolize(z, s, f, false);
+    return r->locs[r->n - 1].function;
+}
+
+/* Hashes the names of the first LW_SITE_FRAMES non-runtime frames of stack
+ * si. Unknown functions hash as module basename (no offset: it changes with
+ * every rebuild), so stripped binaries still group by module. */
+static uint64_t hash_stack(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, uint64_t h)
+{
+    if (si < 0)
+        return fnv_str(h, "<no stack>");
+    const struct lw_snap_stack *st = &s->stacks[si];
+    int taken = 0;
+    char buf[512];
+    for (size_t i = 0; i < st->n && taken < LW_SITE_FRAMES; i++) {
+        const struct lw_symres *r = lw_symbolize(z, s, &st->frames[i], i > 0);
+        for (size_t k = 0; k < r->n && taken < LW_SITE_FRAMES; k++) {
+            const struct lw_symloc *l = &r->locs[k];
+            if (lw_frame_is_runtime(r->module, l->function))
+                continue;
+            if (l->function)
+                h = fnv_str(h, lw_site_name(l->function, buf, sizeof buf));
+            else
+                h = fnv_str(h, r->module ? base_name(r->module) : "?");
+            taken++;
+        }
+    }
+    return h;
+}
+
+static uint64_t hash_fn(struct lw_symbolizer *z, const struct lw_snapshot *s, bool has, const struct lw_frame_ref *f,
+                        uint64_t h)
+{
+    char buf[512];
+    const char *fn = has ? lw_frame_function(z, s, f) : NULL;
+    if (!fn && has && f->module >= 0)
+        fn = base_name(s->modules[f->module].path);
+    return fnv_str(h, fn ? lw_site_name(fn, buf, sizeof buf) : "");
+}
+
+uint64_t lw_site_thread(struct lw_symbolizer *z, const struct lw_snapshot *s, size_t i, enum lw_status st)
+{
+    const struct lw_snap_thread *t = &s->threads[i];
+    uint64_t h = fnv_str(LW_FNV_OFFSET, "thread");
+    h = hash_fn(z, s, t->has_start, &t->start, h);
+    h = hash_stack(z, s, t->creation_stack, h);
+    const char *family = t->is_blocked ? t->blocked.family : st == LW_ST_UNJOINED ? "exited" : "running";
+    return fnv_str(h, family);
+}
+
+uint64_t lw_site_timer(struct lw_symbolizer *z, const struct lw_snapshot *s, size_t i)
+{
+    const struct lw_snap_timer *t = &s->timers[i];
+    uint64_t h = fnv_str(LW_FNV_OFFSET, "timer");
+    h = fnv_str(h, t->kind);
+    h = hash_fn(z, s, t->has_callback, &t->callback, h);
+    return hash_stack(z, s, t->creation_stack, h);
+}
+
+uint64_t lw_site_socket(struct lw_symbolizer *z, const struct lw_snapshot *s, size_t i)
+{
+    const struct lw_snap_socket *k = &s->sockets[i];
+    uint64_t h = fnv_str(LW_FNV_OFFSET, "socket");
+    h = fnv_str(h, k->kind);
+    return hash_stack(z, s, k->creation_stack, h);
+}
+
+size_t lw_stack_symbolize_ex(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
+{
+    out->n = 0;
+    out->frames = NULL;
+    if (si < 0)
+        return 0;
+    const struct lw_snap_stack *st = &s->stacks[si];
+    size_t cap = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct lw_frame_ref *f = &st->frames[i];
+        const struct lw_symres *r = lw_symbolize(z, s, f, i > 0);
+        for (size_t k = 0; k < r->n; k++) {
+            if (out->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                out->frames = lw_xrealloc(out->frames, cap * sizeof(*out->frames));
+            }
+            const struct lw_symloc *l = &r->locs[k];
+            out->frames[out->n++] = (struct lw_sym_frame){
+                .ip = f->ip,
+                .function = lw_xstrdup(l->function),
+                .file = lw_xstrdup(l->file),
+                .line = l->line,
+                .module = lw_xstrdup(r->module),
+                .offset = f->offset,
+                .inlined = l->inlined,
+            };
+        }
+    }
+    /* The shim's own frames and the thread-start plumbing say nothing
+     * about the user's code (lw_frames.c). */
+    return lw_sym_stack_trim(out);
+}
+
+void lw_stack_symbolize(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
+{
+    (void)lw_stack_symbolize_ex(z, s, si, out);
+}
+
+void lw_sym_stack_free(struct lw_sym_stack *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        free(st->frames[i].function);
+        free(st->frames[i].file);
+        free(st->frames[i].module);
+    }
+    free(st->frames);
+    st->frames = NULL;
+    st->n = 0;
+}

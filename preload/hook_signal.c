@@ -1,0 +1,55 @@
+/* hook_signal.c — sigaction() and signal(), so the program's own handlers
+ * always win over leakwatch's.
+ *
+ * Owns: the interposed names only; lw_writer.c owns leakwatch's handlers.
+ * When the program sets an action for a signal leakwatch is handling
+ * (snapshot signal, SIGINT/SIGTERM for the exit snapshot), leakwatch steps
+ * aside for good; a query reports the action that was there before
+ * leakwatch, never leakwatch's own handler.
+ * Must never: change the result or errno of a call for any other signal.
+ */
+#include "lw_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+LW_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (LW_UNLIKELY(!lw_real_sigaction))
+        lw_real_init();
+    struct sigaction prev;
+    if (!lw_sig_managed(sig, &prev))
+        return lw_real_sigaction(sig, act, old);
+    if (act) {
+        int rc = lw_real_sigaction(sig, act, NULL);
+        if (rc != 0)
+            return rc;
+        lw_sig_release(sig);
+    }
+    if (old)
+        *old = prev;
+    return 0;
+}
+
+typedef void (*lw_sighandler_t)(int);
+
+LW_EXPORT lw_sighandler_t signal(int sig, lw_sighandler_t h)
+{
+    if (LW_UNLIKELY(!lw_real_signal))
+        lw_real_init();
+    struct sigaction prev;
+    if (!lw_sig_managed(sig, &prev))
+        return (lw_sighandler_t)lw_real_signal(sig, (void *)h);
+    /* glibc's signal(): BSD semantics (SA_RESTART, handler stays) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = h;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, sig);
+    if (lw_real_sigaction(sig, &sa, NULL) != 0)
+        return SIG_ERR;
+    lw_sig_release(sig);
+    return (prev.sa_flags & SA_SIGINFO) ? (lw_sighandler_t)(void *)prev.sa_sigaction
+                                        : prev.sa_handler;
+}

@@ -1,0 +1,368 @@
+/* hook_socket.c — interposed fd lifecycle calls: socket, socketpair, accept,
+ * accept4, connect, shutdown, close, close_range, dup, dup2, dup3, fcntl
+ * (+fcntl64), ioctl(FIONBIO), pipe, pipe2, eventfd, epoll_create*,
+ * epoll_ctl. Each forwards to libc first and records what the result
+ * created or ended; errno and return values are the real call's.
+ *
+ * Must never: change arguments, swallow errors, or take a lock on a path
+ * that does I/O. accept/connect are cancellation points: only the real call
+ * runs in between lw_wait_begin/end (the core's thread-exit backstop clears
+ * a wait left by cancellation).
+ */
+#include "hook_socket.h"
+#include "lw_timer.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void *lw_fd_dlsym(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+bool lw_fd_track_ok(int fd)
+{
+    if (LW_LIKELY(lw_active()))
+        return true;
+    if (!lw_guard_enter()) { /* inside leakwatch itself: its own fd */
+        lw_fd_mark_internal(fd, true);
+        return false;
+    }
+    lw_guard_leave();
+    lw_init();
+    return lw_active();
+}
+
+enum lw_fd_kind lw_fd_sock_kind(int domain, int type)
+{
+    int t = type & 0xf; /* strip SOCK_NONBLOCK / SOCK_CLOEXEC */
+    if (domain == AF_UNIX)
+        return LW_FD_UNIX;
+    if (domain == AF_INET || domain == AF_INET6)
+        return t == SOCK_STREAM ? LW_FD_TCP : t == SOCK_DGRAM ? LW_FD_UDP : LW_FD_OTHER;
+    return LW_FD_OTHER;
+}
+
+uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t timeout_ns,
+                      void *caller)
+{
+    if (lw_fd_nonblock(r))
+        return 0;
+    int k = r->kind;
+    struct lw_wait_info wi = {
+        .call = call,
+        .family = (k == LW_FD_TCP || k == LW_FD_UDP || k == LW_FD_UNIX || k == LW_FD_OTHER)
+                      ? "socket"
+                      : "read",
+        .object = 0,
+        .fd = fd,
+        .fds = NULL,
+        .nfds = 0,
+        .timeout_ns = timeout_ns,
+        .owner = atomic_load_explicit(&r->owner, memory_order_relaxed),
+        .caller = caller,
+    };
+    int e = errno;
+    uintptr_t tok = lw_wait_begin(&wi);
+    errno = e;
+    return tok;
+}
+
+/* Track a new fd; errno preserved (unwinding and mmap may touch it). */
+static struct lw_fd_rec *track(int fd, enum lw_fd_kind kind, uint32_t flags)
+{
+    int e = errno;
+    struct lw_fd_rec *r = lw_fd_track_ok(fd) ? lw_fd_open(fd, kind, flags, 2) : NULL;
+    errno = e;
+    return r;
+}
+
+LW_FD_REAL(int, socket, (int, int, int));
+LW_EXPORT int socket(int domain, int type, int protocol)
+{
+    int fd = LW_RESOLVE(socket)(domain, type, protocol);
+    if (fd >= 0)
+        track(fd, lw_fd_sock_kind(domain, type), (type & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK : 0);
+    return fd;
+}
+
+LW_FD_REAL(int, socketpair, (int, int, int, int[2]));
+LW_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int r = LW_RESOLVE(socketpair)(domain, type, protocol, sv);
+    if (r == 0) {
+        uint32_t fl = (type & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK | LW_FDF_CONNECTED
+                                              : LW_FDF_CONNECTED;
+        track(sv[0], lw_fd_sock_kind(domain, type), fl);
+        track(sv[1], lw_fd_sock_kind(domain, type), fl);
+    }
+    return r;
+}
+
+/* accept/accept4 share this: wait on the listening fd, track the result. */
+static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool is4,
+                         void *caller);
+LW_FD_REAL(int, accept, (int, struct sockaddr *, socklen_t *));
+LW_FD_REAL(int, accept4, (int, struct sockaddr *, socklen_t *, int));
+LW_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return accept_common(fd, addr, len, 0, false, __builtin_return_address(0));
+}
+LW_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    return accept_common(fd, addr, len, flags, true, __builtin_return_address(0));
+}
+
+static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool is4,
+                         void *caller)
+{
+    struct lw_fd_rec *l = lw_fd_get(fd);
+    uintptr_t tok = 0;
+    if (l) {
+        lw_fd_set_flag(l, LW_FDF_LISTEN, true);
+        tok = lw_fd_wait1(is4 ? "accept4" : "accept", l, fd, -1, caller);
+    }
+    int nfd = is4 ? LW_RESOLVE(accept4)(fd, addr, len, flags) : LW_RESOLVE(accept)(fd, addr, len);
+    lw_fd_wait_done(tok);
+    if (nfd < 0)
+        return nfd;
+    int e = errno;
+    enum lw_fd_kind kind;
+    if (l) {
+        kind = (enum lw_fd_kind)l->kind;
+    } else { /* listening socket opened before us: ask the kernel */
+        int dom = 0, type = 0;
+        socklen_t sl = sizeof dom;
+        getsockopt(nfd, SOL_SOCKET, SO_DOMAIN, &dom, &sl);
+        sl = sizeof type;
+        getsockopt(nfd, SOL_SOCKET, SO_TYPE, &type, &sl);
+        kind = lw_fd_sock_kind(dom, type);
+    }
+    errno = e;
+    track(nfd, kind, LW_FDF_CONNECTED | ((flags & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK : 0));
+    return nfd;
+}
+
+LW_FD_REAL(int, connect, (int, const struct sockaddr *, socklen_t));
+LW_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    struct lw_fd_rec *r = lw_fd_get(fd);
+    if (!r)
+        return LW_RESOLVE(connect)(fd, addr, len);
+    uintptr_t tok = lw_fd_wait1("connect", r, fd, -1, __builtin_return_address(0));
+    int ret = LW_RESOLVE(connect)(fd, addr, len);
+    lw_fd_wait_done(tok);
+    if (ret == 0)
+        lw_fd_set_flag(r, LW_FDF_CONNECTED, true);
+    lw_fd_take_owner(r);
+    return ret;
+}
+
+LW_FD_REAL(int, shutdown, (int, int));
+LW_EXPORT int shutdown(int fd, int how)
+{
+    /* nothing to record: the socket stays open (and owned) until close */
+    return LW_RESOLVE(shutdown)(fd, how);
+}
+
+LW_FD_REAL(int, close, (int));
+LW_EXPORT int close(int fd)
+{
+    /* Forget first: once the real close returns, another thread may get the
+     * same number from socket()/accept() and track it. Linux releases the
+     * fd even when close fails with EINTR/EIO. */
+    lw_fd_close(fd);
+    return LW_RESOLVE(close)(fd);
+}
+
+LW_FD_REAL(int, close_range, (unsigned, unsigned, int));
+LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    int (*f)(unsigned, unsigned, int) = LW_RESOLVE(close_range);
+    if (!f) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int r = f(first, last, flags);
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+        int e = errno;
+        unsigned hi = (unsigned)lw_fd_high();
+        for (unsigned fd = first; fd <= last && fd < hi; fd++)
+            lw_fd_close((int)fd);
+        errno = e;
+    }
+    return r;
+}
+
+LW_FD_REAL(int, dup, (int));
+LW_EXPORT int dup(int fd)
+{
+    int n = LW_RESOLVE(dup)(fd);
+    if (n >= 0)
+        lw_fd_dup(fd, n);
+    return n;
+}
+
+LW_FD_REAL(int, dup2, (int, int));
+LW_EXPORT int dup2(int fd, int fd2)
+{
+    int n = LW_RESOLVE(dup2)(fd, fd2);
+    if (n >= 0 && fd != fd2)
+        lw_fd_dup(fd, n);
+    return n;
+}
+
+LW_FD_REAL(int, dup3, (int, int, int));
+LW_EXPORT int dup3(int fd, int fd2, int flags)
+{
+    int n = LW_RESOLVE(dup3)(fd, fd2, flags);
+    if (n >= 0)
+        lw_fd_dup(fd, n);
+    return n;
+}
+
+/* fcntl is variadic; like glibc, pass the third argument on as a pointer-
+ * sized value whatever the command (int arguments survive the round trip
+ * on every ABI glibc supports). */
+static void after_fcntl(int fd, int cmd, void *arg, int ret)
+{
+    if (ret < 0)
+        return;
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        lw_fd_dup(fd, ret);
+    } else if (cmd == F_SETFL) {
+        struct lw_fd_rec *r = lw_fd_get(fd);
+        if (r)
+            lw_fd_set_flag(r, LW_FDF_NONBLOCK, ((int)(intptr_t)arg & O_NONBLOCK) != 0);
+    }
+}
+
+LW_FD_REAL(int, fcntl, (int, int, ...));
+LW_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int r = LW_RESOLVE(fcntl)(fd, cmd, arg);
+    after_fcntl(fd, cmd, arg, r);
+    return r;
+}
+
+/* _FILE_OFFSET_BITS=64 builds (Python among them) call fcntl64. */
+LW_FD_REAL(int, fcntl64, (int, int, ...));
+LW_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int (*f)(int, int, ...) = LW_RESOLVE(fcntl64);
+    if (!f)
+        f = LW_RESOLVE(fcntl);
+    int r = f(fd, cmd, arg);
+    after_fcntl(fd, cmd, arg, r);
+    return r;
+}
+
+/* ioctl(FIONBIO) is how Python and many libraries set O_NONBLOCK. */
+LW_FD_REAL(int, ioctl, (int, unsigned long, ...));
+LW_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int r = LW_RESOLVE(ioctl)(fd, req, arg);
+    if (r == 0 && req == FIONBIO && arg) {
+        struct lw_fd_rec *rec = lw_fd_get(fd);
+        if (rec)
+            lw_fd_set_flag(rec, LW_FDF_NONBLOCK, *(const int *)arg != 0);
+    }
+    return r;
+}
+
+LW_FD_REAL(int, pipe, (int[2]));
+LW_EXPORT int pipe(int fds[2])
+{
+    int r = LW_RESOLVE(pipe)(fds);
+    if (r == 0) {
+        track(fds[0], LW_FD_PIPE, 0);
+        track(fds[1], LW_FD_PIPE, 0);
+    }
+    return r;
+}
+
+LW_FD_REAL(int, pipe2, (int[2], int));
+LW_EXPORT int pipe2(int fds[2], int flags)
+{
+    int r = LW_RESOLVE(pipe2)(fds, flags);
+    if (r == 0) {
+        uint32_t fl = (flags & O_NONBLOCK) ? LW_FDF_NONBLOCK : 0;
+        track(fds[0], LW_FD_PIPE, fl);
+        track(fds[1], LW_FD_PIPE, fl);
+    }
+    return r;
+}
+
+LW_FD_REAL(int, eventfd, (unsigned, int));
+LW_EXPORT int eventfd(unsigned initval, int flags)
+{
+    int fd = LW_RESOLVE(eventfd)(initval, flags);
+    if (fd >= 0)
+        track(fd, LW_FD_EVENTFD, (flags & EFD_NONBLOCK) ? LW_FDF_NONBLOCK : 0);
+    return fd;
+}
+
+LW_FD_REAL(int, epoll_create, (int));
+LW_EXPORT int epoll_create(int size)
+{
+    int fd = LW_RESOLVE(epoll_create)(size);
+    if (fd >= 0)
+        track(fd, LW_FD_EPOLL, 0);
+    return fd;
+}
+
+LW_FD_REAL(int, epoll_create1, (int));
+LW_EXPORT int epoll_create1(int flags)
+{
+    int fd = LW_RESOLVE(epoll_create1)(flags);
+    if (fd >= 0)
+        track(fd, LW_FD_EPOLL, 0);
+    return fd;
+}
+
+LW_FD_REAL(int, epoll_ctl, (int, int, int, struct epoll_event *));
+LW_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    int r = LW_RESOLVE(epoll_ctl)(epfd, op, fd, ev);
+    if (r == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_DEL)) {
+        int e = errno;
+        if (op == EPOLL_CTL_ADD)
+            lw_fd_epoll_add(epfd, fd);
+        else
+            lw_fd_epoll_del(epfd, fd);
+        errno = e;
+    }
+    return r;
+}
+
+/* Fork: the child inherits every fd (keep the table, reset its lock) but no
+ * POSIX timer (drop them). Registered at load so it runs in every child. */
+static void atfork_child(void)
+{
+    lw_fd_atfork_child();
+    lw_timer_atfork_child();
+}
+
+__attribute__((constructor)) static void lw_fd_hooks_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}

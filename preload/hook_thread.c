@@ -1,0 +1,296 @@
+/* hook_thread.c — thread lifecycle: pthread_create (start-routine
+ * trampoline), pthread_exit, joins, detach, cancel, setname; and the
+ * library constructor.
+ *
+ * Owns: only the interposed names; bookkeeping lives in lw_registry.c and
+ * lw_context.c. Every hook forwards to the real function with the same
+ * arguments and returns its result with errno as the real call left it.
+ * Must never: change what a call does, or keep a thread's record alive
+ * after its exit when it was detached or joined.
+ */
+#include "lw_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static pthread_key_t lw_exit_key;
+static int lw_key_ok;
+static pthread_once_t lw_key_once = PTHREAD_ONCE_INIT;
+
+/* Backstop for every way out of a thread (return, pthread_exit,
+ * cancellation): TLS destructors run for all three. */
+static void lw_key_destructor(void *p)
+{
+    struct lw_thread *t = p;
+    if (t && t == lw_self)
+        lw_thread_exited(t, t->cancel_req_ns ? LW_EXIT_CANCELLED : LW_EXIT_PTHREAD_EXIT);
+}
+
+/* Offset of the kernel tid inside glibc's thread descriptor (what
+ * libthread_db reads). The kernel stores it there (CLONE_PARENT_SETTID)
+ * before pthread_create returns, so the creator can record the new thread's
+ * tid even if a snapshot comes before the thread first runs. Found by
+ * scanning our own descriptor for our tid; checked again by the first new
+ * thread and dropped (-1) on any mismatch. */
+static int lw_pd_tid_off = -1;
+static int lw_pd_checked;
+
+static void lw_pd_tid_find(void)
+{
+#ifdef __GLIBC__
+    const int *p = (const int *)pthread_self();
+    int me = lw_gettid();
+    for (int i = 0; i < 2048 / (int)sizeof(int); i++)
+        if (p[i] == me) {
+            lw_pd_tid_off = i * (int)sizeof(int);
+            return;
+        }
+#endif
+}
+
+static void lw_pd_tid_check(void)
+{
+    if (__atomic_exchange_n(&lw_pd_checked, 1, __ATOMIC_RELAXED))
+        return;
+    int off = lw_pd_tid_off;
+    if (off >= 0 && *(const int *)((const char *)pthread_self() + off) != lw_gettid())
+        __atomic_store_n(&lw_pd_tid_off, -1, __ATOMIC_RELAXED);
+}
+
+static void lw_make_key(void)
+{
+    lw_pd_tid_find();
+    if (pthread_key_create(&lw_exit_key, lw_key_destructor) == 0)
+        lw_key_ok = 1;
+}
+
+__attribute__((constructor)) static void lw_ctor(void)
+{
+    lw_init();
+    pthread_once(&lw_key_once, lw_make_key);
+}
+
+static void *lw_thread_start(void *p)
+{
+    struct lw_thread *t = p;
+    lw_tls_tid = 0;
+    t->tid = lw_gettid();
+    t->pt = pthread_self();
+    lw_pd_tid_check();
+    if (!__atomic_load_n(&t->hashed, __ATOMIC_ACQUIRE))
+        lw_reg_hash_insert(t); /* re-checked under the lock */
+    lw_ctx_set_owner(t->ctx, t->tid);
+    lw_self = t;
+    if (lw_key_ok)
+        pthread_setspecific(lw_exit_key, t);
+    atomic_fetch_add(&lw_stat_state_changes, 1);
+    void *ret = t->fn(t->arg);
+    lw_thread_exited(lw_self == t ? t : NULL, LW_EXIT_RETURN);
+    return ret;
+}
+
+LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
+{
+    if (LW_UNLIKELY(atomic_load_explicit(&lw_state, memory_order_relaxed) == LW_ST_OFF))
+        lw_init();
+    if (!lw_real_pthread_create)
+        lw_real_init();
+    if (!lw_active())
+        return lw_real_pthread_create(thr, attr, fn, arg);
+    lw_writer_ensure();
+    pthread_once(&lw_key_once, lw_make_key);
+    lw_tls_guard = 1;
+    struct lw_thread *self = lw_self_get();
+    struct lw_thread *t = lw_reg_alloc();
+    if (!t) {
+        lw_tls_guard = 0;
+        return lw_real_pthread_create(thr, attr, fn, arg);
+    }
+    t->kind = LW_TK_TRACKED;
+    t->pinned = 1;
+    t->creator_tid = lw_gettid();
+    t->created_ns = lw_now_ns();
+    t->start = (uintptr_t)fn;
+    t->fn = fn;
+    t->arg = arg;
+    t->cstack_n = lw_stack_capture(lw_thread_cstack(t), lw_stack_depth(), 1);
+    bool bg;
+    lw_ctx_id parent = lw_thread_current_ctx(self, &bg);
+    t->ctx = lw_ctx_new(parent, LW_CK_THREAD, NULL, 0, (uintptr_t)fn, bg);
+    int ds = PTHREAD_CREATE_JOINABLE;
+    if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED)
+        t->detached = 1;
+    lw_tls_guard = 0;
+    int saved = errno;
+    int rc = lw_real_pthread_create(thr, attr, lw_thread_start, t);
+    int after = errno;
+    lw_tls_guard = 1;
+    if (rc == 0) {
+        atomic_fetch_add(&lw_stat_created, 1);
+        int off = __atomic_load_n(&lw_pd_tid_off, __ATOMIC_RELAXED);
+        if (off >= 0 && !__atomic_load_n(&t->tid, __ATOMIC_RELAXED)) {
+            int tid = *(const volatile int *)((const char *)*thr + off);
+            if (tid > 0)
+                __atomic_store_n(&t->tid, tid, __ATOMIC_RELAXED);
+        }
+    }
+    /* hash now so an immediate join/detach by the creator finds it (the new
+     * thread inserts too, whichever comes first wins); the pin kept the
+     * record from being freed and reused before this point */
+    lw_thread_created(t, rc == 0 ? *thr : 0, rc == 0);
+    lw_tls_guard = 0;
+    errno = rc != 0 ? after : saved;
+    return rc;
+}
+
+/* The new thread's context owner is set when it runs (its tid is unknown
+ * before); see lw_thread_start. */
+
+LW_EXPORT void pthread_exit(void *ret)
+{
+    if (!lw_real_pthread_exit)
+        lw_real_init();
+    struct lw_thread *t = lw_self;
+    if (t && lw_running())
+        lw_thread_exited(t, LW_EXIT_PTHREAD_EXIT);
+    lw_real_pthread_exit(ret);
+}
+
+/* The target record is found before the real call (see lw_thread_joined). */
+#define LW_JOIN_BEGIN(callname, timeout)                                                  \
+    uintptr_t tok = 0;                                                                    \
+    struct lw_thread *jrec = NULL;                                                        \
+    uint64_t jserial = 0;                                                                 \
+    if (lw_running()) {                                                                   \
+        int jt = 0;                                                                       \
+        jrec = lw_reg_find(thr, &jserial, &jt);                                           \
+        if (!lw_tls_guard) {                                                              \
+            struct lw_wait_info wi = {callname, "join", (uintptr_t)jt, -1, NULL, 0, (timeout), \
+                                      LW_CTX_NONE, __builtin_return_address(0)};         \
+            tok = lw_wait_begin2(&wi, 0, jt);                                             \
+        }                                                                                 \
+    }
+
+#define LW_JOIN_END()                                                                     \
+    do {                                                                                  \
+        int e_ = errno;                                                                   \
+        lw_wait_end(tok);                                                                 \
+        if (rc == 0)                                                                      \
+            lw_thread_joined(jrec, jserial);                                              \
+        errno = e_;                                                                       \
+    } while (0)
+
+LW_EXPORT int pthread_join(pthread_t thr, void **ret)
+{
+    if (!lw_real_pthread_join)
+        lw_real_init();
+    LW_JOIN_BEGIN("pthread_join", -1);
+    int rc = lw_real_pthread_join(thr, ret);
+    LW_JOIN_END();
+    return rc;
+}
+
+LW_EXPORT int pthread_tryjoin_np(pthread_t thr, void **ret)
+{
+    if (!lw_real_pthread_tryjoin_np)
+        lw_real_init();
+    uint64_t serial = 0;
+    struct lw_thread *t = lw_running() ? lw_reg_find(thr, &serial, NULL) : NULL;
+    int rc = lw_real_pthread_tryjoin_np(thr, ret);
+    if (rc == 0 && t) {
+        int e = errno;
+        lw_thread_joined(t, serial);
+        errno = e;
+    }
+    return rc;
+}
+
+static int64_t lw_rel_timeout(clockid_t clk, const struct timespec *abs)
+{
+    if (!abs)
+        return -1;
+    struct timespec now;
+    clock_gettime(clk, &now);
+    int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+    return d < 0 ? 0 : d;
+}
+
+LW_EXPORT int pthread_timedjoin_np(pthread_t thr, void **ret, const struct timespec *abs)
+{
+    if (!lw_real_pthread_timedjoin_np)
+        lw_real_init();
+    LW_JOIN_BEGIN("pthread_timedjoin_np", lw_rel_timeout(CLOCK_REALTIME, abs));
+    int rc = lw_real_pthread_timedjoin_np(thr, ret, abs);
+    LW_JOIN_END();
+    return rc;
+}
+
+LW_EXPORT int pthread_clockjoin_np(pthread_t thr, void **ret, clockid_t clk,
+                                   const struct timespec *abs)
+{
+    if (!lw_real_pthread_clockjoin_np)
+        lw_real_init();
+    if (!lw_real_pthread_clockjoin_np)
+        return ENOSYS;
+    LW_JOIN_BEGIN("pthread_clockjoin_np", lw_rel_timeout(clk, abs));
+    int rc = lw_real_pthread_clockjoin_np(thr, ret, clk, abs);
+    LW_JOIN_END();
+    return rc;
+}
+
+LW_EXPORT int pthread_detach(pthread_t thr)
+{
+    if (!lw_real_pthread_detach)
+        lw_real_init();
+    uint64_t serial = 0;
+    struct lw_thread *t = lw_running() ? lw_reg_find(thr, &serial, NULL) : NULL;
+    int rc = lw_real_pthread_detach(thr);
+    if (rc == 0 && t) {
+        int e = errno;
+        lw_thread_detached(t, serial);
+        errno = e;
+    }
+    return rc;
+}
+
+LW_EXPORT int pthread_cancel(pthread_t thr)
+{
+    if (!lw_real_pthread_cancel)
+        lw_real_init();
+    if (lw_active()) {
+        int e = errno;
+        lw_tls_guard = 1;
+        lw_ctx_id ctx = 0;
+        lw_reg_lock();
+        struct lw_thread *t = lw_reg_lookup(thr);
+        if (t && !t->exited) {
+            if (!t->cancel_req_ns)
+                t->cancel_req_ns = lw_now_ns();
+            ctx = t->ctx;
+        }
+        lw_reg_unlock();
+        if (ctx)
+            lw_ctx_cancel(ctx, LW_CAUSE_PTHREAD_CANCEL);
+        lw_tls_guard = 0;
+        errno = e;
+    }
+    return lw_real_pthread_cancel(thr);
+}
+
+LW_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
+{
+    if (!lw_real_pthread_setname_np)
+        lw_real_init();
+    int rc = lw_real_pthread_setname_np(thr, name);
+    if (rc == 0 && lw_running()) {
+        lw_reg_lock();
+        struct lw_thread *t = lw_reg_lookup(thr);
+        if (t) {
+            strncpy(t->name, name, sizeof t->name - 1);
+            t->name[sizeof t->name - 1] = 0;
+        }
+        lw_reg_unlock();
+    }
+    return rc;
+}

@@ -1,0 +1,390 @@
+/* lw_fd.c — the fd/socket table (see lw_fd.h): slots per fd number, records
+ * per open file description, dup aliases, ownership moves, epoll
+ * registrations, counts for leakwatch_verify_ctx.
+ *
+ * Runs on arbitrary host threads inside interposed calls: no malloc, no stdio,
+ * no interposed libc calls (mmap and raw syscalls only); the only lock is a
+ * spinlock held for a few stores on create/close/dup/epoll_ctl.
+ */
+#include "lw_fd.h"
+#include "lw_timer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Atomic(_Atomic uint32_t *) lw_fd_slots;
+struct lw_fd_rec *lw_fd_recs;
+
+static lw_spin fd_lock;
+static uint32_t rec_free;  /* free list head (index), linked through ep_n */
+static uint32_t rec_next = 1; /* never-used records start here (0 = none) */
+static _Atomic int fd_high;
+static int table_failed;
+static int full_once;
+
+/* Weak so the fd table links (unit tests, early core) without it. */
+bool lw_ctx_is_under(lw_ctx_id c, lw_ctx_id ancestor) __attribute__((weak));
+
+bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc)
+{
+    if (c == LW_CTX_NONE)
+        return false;
+    if (c == anc)
+        return true;
+    return lw_ctx_is_under ? lw_ctx_is_under(c, anc) : false;
+}
+
+void lw_spin_lock(lw_spin *l)
+{
+    for (int n = 0;; n++) {
+        int z = 0;
+        if (atomic_compare_exchange_weak_explicit(&l->v, &z, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        if (n > 64)
+            sched_yield(); /* holder may be descheduled; never spin forever */
+    }
+}
+
+/* Map the slot array and the record pool once; MAP_NORESERVE so only the
+ * pages actually touched cost memory. Caller holds fd_lock. */
+static _Atomic uint32_t *table_init_locked(void)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_relaxed);
+    if (slots || table_failed)
+        return slots;
+    void *s = mmap(NULL, (size_t)LW_FD_SLOTS * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *r = mmap(NULL, (size_t)LW_FD_RECS * sizeof(struct lw_fd_rec), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s == MAP_FAILED || r == MAP_FAILED) {
+        if (s != MAP_FAILED)
+            munmap(s, (size_t)LW_FD_SLOTS * sizeof(uint32_t));
+        if (r != MAP_FAILED)
+            munmap(r, (size_t)LW_FD_RECS * sizeof(struct lw_fd_rec));
+        table_failed = 1;
+        lw_log("fd table: mmap failed, sockets are not tracked");
+        return NULL;
+    }
+    lw_fd_recs = r;
+    atomic_store_explicit(&lw_fd_slots, (_Atomic uint32_t *)s, memory_order_release);
+    return s;
+}
+
+static uint32_t rec_alloc_locked(void)
+{
+    uint32_t i = rec_free;
+    if (i) {
+        rec_free = (uint32_t)atomic_load_explicit(&lw_fd_recs[i].ep_n, memory_order_relaxed);
+        return i;
+    }
+    if (rec_next < LW_FD_RECS)
+        return rec_next++;
+    return 0;
+}
+
+/* What a released record leaves to do once the lock is dropped. */
+struct rel {
+    lw_ctx_id un1, un2;
+    uint32_t timer;
+};
+
+/* Drop one alias of record `v`; the last alias frees it. Caller holds lock.
+ * Context unrefs and the timerfd's timer record end outside the lock. */
+static void rec_release_locked(uint32_t v, struct rel *out)
+{
+    struct lw_fd_rec *r = &lw_fd_recs[v];
+    if (atomic_fetch_sub_explicit(&r->aliases, 1, memory_order_acq_rel) != 1)
+        return;
+    out->un1 = atomic_exchange_explicit(&r->owner, LW_CTX_NONE, memory_order_relaxed);
+    out->un2 = r->creator;
+    out->timer = atomic_exchange_explicit(&r->timer, 0, memory_order_relaxed);
+    r->creator = LW_CTX_NONE;
+    atomic_store_explicit(&r->ep_n, (int32_t)rec_free, memory_order_relaxed);
+    rec_free = v;
+}
+
+static void rel_finish(const struct rel *o)
+{
+    if (o->un1 != LW_CTX_NONE)
+        lw_ctx_unref(o->un1);
+    if (o->un2 != LW_CTX_NONE)
+        lw_ctx_unref(o->un2);
+    if (o->timer)
+        lw_timer_delete(o->timer);
+}
+
+static void unref2(lw_ctx_id a, lw_ctx_id b)
+{
+    if (a != LW_CTX_NONE)
+        lw_ctx_unref(a);
+    if (b != LW_CTX_NONE)
+        lw_ctx_unref(b);
+}
+
+static void note_high(int fd)
+{
+    int h = atomic_load_explicit(&fd_high, memory_order_relaxed);
+    while (fd + 1 > h &&
+           !atomic_compare_exchange_weak_explicit(&fd_high, &h, fd + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+__attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind kind,
+                                                      uint32_t flags, int skip)
+{
+    if (fd < 0 || (unsigned)fd >= LW_FD_SLOTS)
+        return NULL;
+    /* Everything that may be slow (unwinding, context lookups) happens
+     * before the lock. */
+    uintptr_t frames[LW_FD_STACK];
+    int depth = lw_stack_depth();
+    if (depth > LW_FD_STACK)
+        depth = LW_FD_STACK;
+    int n = depth > 0 ? lw_stack_capture(frames, depth, skip + 1) : 0;
+    if (n < 0)
+        n = 0;
+    lw_ctx_id ctx = lw_ctx_current();
+    lw_ctx_ref(ctx); /* creator */
+    lw_ctx_ref(ctx); /* owner */
+
+    struct rel rl = {0};
+    lw_ctx_id stale = LW_CTX_NONE;
+    lw_spin_lock(&fd_lock);
+    _Atomic uint32_t *slots = table_init_locked();
+    uint32_t v = slots ? rec_alloc_locked() : 0;
+    if (!v) {
+        lw_spin_unlock(&fd_lock);
+        if (slots)
+            lw_log_once(&full_once, "fd table full (%u open files): new fds are not tracked",
+                        LW_FD_RECS - 1);
+        unref2(ctx, ctx);
+        return NULL;
+    }
+    struct lw_fd_rec *r = &lw_fd_recs[v];
+    r->snap_mark = 0;
+    r->kind = (uint8_t)kind;
+    atomic_store_explicit(&r->flags, flags, memory_order_relaxed);
+    /* exchange, not store: a racing late I/O on the record's previous fd
+     * may have put a reference there after it was freed. */
+    stale = atomic_exchange_explicit(&r->owner, ctx, memory_order_relaxed);
+    r->creator = ctx;
+    r->creator_tid = lw_gettid();
+    r->created_ns = lw_now_ns();
+    atomic_store_explicit(&r->last_io_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->bytes_in, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->bytes_out, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->timer, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->epoll, -1, memory_order_relaxed);
+    atomic_store_explicit(&r->ep_n, 0, memory_order_relaxed);
+    memcpy(r->frames, frames, (size_t)n * sizeof(uintptr_t));
+    r->nframes = (uint32_t)n;
+    atomic_store_explicit(&r->aliases, 1, memory_order_relaxed);
+    /* The fd number may still point at a record whose close we did not see
+     * (fclose, raw close): that record loses an alias. */
+    uint32_t old = atomic_exchange_explicit(&slots[fd], v, memory_order_release);
+    if (old && old != LW_FD_SLOT_INTERNAL)
+        rec_release_locked(old, &rl);
+    lw_spin_unlock(&fd_lock);
+    note_high(fd);
+    rel_finish(&rl);
+    if (stale != LW_CTX_NONE)
+        lw_ctx_unref(stale);
+    return r;
+}
+
+void lw_fd_dup(int oldfd, int newfd)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    if (!slots || (unsigned)newfd >= LW_FD_SLOTS || oldfd == newfd)
+        return;
+    struct rel rl = {0};
+    lw_spin_lock(&fd_lock);
+    uint32_t v = (unsigned)oldfd < LW_FD_SLOTS ? atomic_load(&slots[oldfd]) : 0;
+    if (v == LW_FD_SLOT_INTERNAL)
+        v = 0;
+    if (v)
+        atomic_fetch_add_explicit(&lw_fd_recs[v].aliases, 1, memory_order_relaxed);
+    uint32_t old = atomic_exchange_explicit(&slots[newfd], v, memory_order_release);
+    if (old && old != LW_FD_SLOT_INTERNAL)
+        rec_release_locked(old, &rl);
+    lw_spin_unlock(&fd_lock);
+    if (v)
+        note_high(newfd);
+    rel_finish(&rl);
+}
+
+void lw_fd_close(int fd)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    if (!slots || (unsigned)fd >= LW_FD_SLOTS)
+        return;
+    if (atomic_load_explicit(&slots[fd], memory_order_relaxed) == 0)
+        return; /* the common untracked case: no lock */
+    struct rel rl = {0};
+    lw_spin_lock(&fd_lock);
+    uint32_t old = atomic_exchange_explicit(&slots[fd], 0, memory_order_release);
+    if (old && old != LW_FD_SLOT_INTERNAL)
+        rec_release_locked(old, &rl);
+    lw_spin_unlock(&fd_lock);
+    rel_finish(&rl);
+}
+
+void lw_fd_forget(int fd)
+{
+    lw_fd_close(fd);
+}
+
+void lw_fd_mark_internal(int fd, bool internal)
+{
+    if ((unsigned)fd >= LW_FD_SLOTS)
+        return;
+    struct rel rl = {0};
+    lw_spin_lock(&fd_lock);
+    _Atomic uint32_t *slots = table_init_locked();
+    if (slots) {
+        uint32_t old = atomic_exchange_explicit(&slots[fd], internal ? LW_FD_SLOT_INTERNAL : 0,
+                                                memory_order_release);
+        if (old && old != LW_FD_SLOT_INTERNAL)
+            rec_release_locked(old, &rl);
+    }
+    lw_spin_unlock(&fd_lock);
+    rel_finish(&rl);
+}
+
+bool lw_fd_is_internal(int fd)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    return slots && (unsigned)fd < LW_FD_SLOTS &&
+           atomic_load_explicit(&slots[fd], memory_order_relaxed) == LW_FD_SLOT_INTERNAL;
+}
+
+void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx)
+{
+    lw_ctx_ref(ctx);
+    lw_ctx_id old = atomic_exchange_explicit(&r->owner, ctx, memory_order_relaxed);
+    if (old != LW_CTX_NONE)
+        lw_ctx_unref(old);
+}
+
+void lw_fd_epoll_add(int epfd, int fd)
+{
+    struct lw_fd_rec *ep = lw_fd_get(epfd), *t = lw_fd_get(fd);
+    if (t)
+        atomic_store_explicit(&t->epoll, epfd, memory_order_relaxed);
+    if (!ep || ep->kind != LW_FD_EPOLL)
+        return;
+    lw_spin_lock(&fd_lock);
+    int n = atomic_load_explicit(&ep->ep_n, memory_order_relaxed);
+    int i;
+    for (i = 0; i < n; i++)
+        if (atomic_load_explicit(&ep->ep_fds[i], memory_order_relaxed) == fd)
+            break;
+    if (i == n && n < LW_FD_EPOLL_MAX) {
+        atomic_store_explicit(&ep->ep_fds[n], fd, memory_order_relaxed);
+        atomic_store_explicit(&ep->ep_n, n + 1, memory_order_release);
+    }
+    lw_spin_unlock(&fd_lock);
+}
+
+void lw_fd_epoll_del(int epfd, int fd)
+{
+    struct lw_fd_rec *ep = lw_fd_get(epfd), *t = lw_fd_get(fd);
+    if (t && atomic_load_explicit(&t->epoll, memory_order_relaxed) == epfd)
+        atomic_store_explicit(&t->epoll, -1, memory_order_relaxed);
+    if (!ep || ep->kind != LW_FD_EPOLL)
+        return;
+    lw_spin_lock(&fd_lock);
+    int n = atomic_load_explicit(&ep->ep_n, memory_order_relaxed);
+    for (int i = 0; i < n; i++) {
+        if (atomic_load_explicit(&ep->ep_fds[i], memory_order_relaxed) != fd)
+            continue;
+        int last = atomic_load_explicit(&ep->ep_fds[n - 1], memory_order_relaxed);
+        atomic_store_explicit(&ep->ep_fds[i], last, memory_order_relaxed);
+        atomic_store_explicit(&ep->ep_n, n - 1, memory_order_release);
+        break;
+    }
+    lw_spin_unlock(&fd_lock);
+}
+
+int lw_fd_epoll_fds(int epfd, int *out, int max)
+{
+    if (max <= 0)
+        return 0;
+    out[0] = epfd;
+    struct lw_fd_rec *ep = lw_fd_get(epfd);
+    if (!ep || ep->kind != LW_FD_EPOLL)
+        return 1;
+    int n = atomic_load_explicit(&ep->ep_n, memory_order_acquire);
+    if (n > LW_FD_EPOLL_MAX)
+        n = LW_FD_EPOLL_MAX;
+    int k = 1;
+    for (int i = 0; i < n && k < max; i++)
+        out[k++] = atomic_load_explicit(&ep->ep_fds[i], memory_order_relaxed);
+    return k;
+}
+
+int lw_fd_high(void)
+{
+    return atomic_load_explicit(&fd_high, memory_order_relaxed);
+}
+
+int lw_fd_count_under(lw_ctx_id ctx)
+{
+    if (!atomic_load_explicit(&lw_fd_slots, memory_order_acquire))
+        return 0;
+    int count = 0;
+    lw_spin_lock(&fd_lock);
+    uint32_t hi = rec_next;
+    lw_spin_unlock(&fd_lock);
+    for (uint32_t i = 1; i < hi; i++) {
+        struct lw_fd_rec *r = &lw_fd_recs[i];
+        if (atomic_load_explicit(&r->aliases, memory_order_acquire) == 0)
+            continue;
+        if (lw_fd_ctx_under(atomic_load_explicit(&r->owner, memory_order_relaxed), ctx))
+            count++;
+    }
+    return count;
+}
+
+void lw_fd_atfork_child(void)
+{
+    atomic_store_explicit(&fd_lock.v, 0, memory_order_relaxed);
+}
+
+/* Raw getdents64 over /proc/self/task: no opendir (it mallocs), no
+ * interposed close. */
+int lw_proc_tids(int *out, int max)
+{
+    int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    char buf[4096];
+    int n = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+        if (got <= 0)
+            break;
+        for (long off = 0; off < got;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            if (name[0] >= '0' && name[0] <= '9' && n < max) {
+                int t = 0;
+                for (const char *p = name; *p >= '0' && *p <= '9'; p++)
+                    t = t * 10 + (*p - '0');
+                out[n++] = t;
+            }
+            off += reclen;
+        }
+    }
+    syscall(SYS_close, dfd);
+    return n;
+}

@@ -1,0 +1,170 @@
+/* lw_fd.h — the fd/socket table: one record per open file description that
+ * leakwatch saw created (socket, accept, pipe, eventfd, timerfd, epoll), and
+ * a slot per fd number pointing at it (dup aliases share a record).
+ *
+ * The I/O paths (lw_fd_get, lw_fd_io_in/out, lw_fd_take_owner) take no lock,
+ * allocate nothing and use only the coarse clock; the create/close paths take
+ * one spinlock. Records live in mmap'd memory that is never unmapped, so a
+ * racy reader (snapshot writer, a thread doing I/O on an fd another thread is
+ * closing) may read a stale record but never touches freed memory.
+ * Never call libc functions that the shim interposes from here.
+ */
+#ifndef LW_FD_H
+#define LW_FD_H
+
+#include "lw_core.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum lw_fd_kind {
+    LW_FD_OTHER = 0,
+    LW_FD_TCP,
+    LW_FD_UDP,
+    LW_FD_UNIX,
+    LW_FD_PIPE,
+    LW_FD_EVENTFD,
+    LW_FD_TIMERFD,
+    LW_FD_EPOLL,
+    LW_FD_SIGNALFD,
+};
+
+/* flags */
+#define LW_FDF_NONBLOCK 0x1u  /* O_NONBLOCK on the open file description */
+#define LW_FDF_LISTEN 0x2u    /* accept() was called on it */
+#define LW_FDF_CONNECTED 0x4u /* connect() succeeded or it came from accept() */
+
+#define LW_FD_SLOTS (1u << 20)  /* fds at or above this are not tracked */
+#define LW_FD_RECS (1u << 17)   /* open files tracked at once */
+#define LW_FD_STACK 32          /* creation frames kept (min with stack_depth) */
+#define LW_FD_EPOLL_MAX 16      /* registrations remembered per epoll fd */
+#define LW_FD_SLOT_INTERNAL 0xffffffffu /* slot value: leakwatch's own fd */
+
+struct lw_fd_rec {
+    _Atomic uint32_t aliases; /* fds pointing here; 0 = free record */
+    uint32_t snap_mark;       /* snapshot generation that already wrote it */
+    uint8_t kind;
+    _Atomic uint32_t flags;
+    _Atomic lw_ctx_id owner; /* holds a context reference */
+    lw_ctx_id creator;       /* holds a context reference */
+    int creator_tid;
+    uint64_t created_ns;
+    _Atomic uint64_t last_io_ns;
+    _Atomic uint64_t bytes_in;
+    _Atomic uint64_t bytes_out;
+    _Atomic uint32_t timer;  /* timerfd: timer record index + 1 */
+    _Atomic int32_t epoll;   /* epoll fd it was last registered with, -1 none */
+    _Atomic int32_t ep_n;    /* epoll records: registered fds */
+    _Atomic int32_t ep_fds[LW_FD_EPOLL_MAX];
+    uint32_t nframes;
+    uintptr_t frames[LW_FD_STACK];
+};
+
+/* The slot array and record pool (NULL until the first tracked fd). */
+extern _Atomic(_Atomic uint32_t *) lw_fd_slots;
+extern struct lw_fd_rec *lw_fd_recs;
+
+/* Record for fd, or NULL when the fd is not tracked. Lock-free. */
+static inline struct lw_fd_rec *lw_fd_get(int fd)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    if (LW_UNLIKELY(!slots) || (unsigned)fd >= LW_FD_SLOTS)
+        return NULL;
+    uint32_t v = atomic_load_explicit(&slots[fd], memory_order_acquire);
+    if (v == 0 || v == LW_FD_SLOT_INTERNAL)
+        return NULL;
+    return &lw_fd_recs[v];
+}
+
+/* Start tracking a newly created fd (replacing whatever the slot held).
+ * Captures the creation stack (`skip` leakwatch frames). Returns the record
+ * or NULL when the table is full or the fd is out of range. */
+struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind kind, uint32_t flags, int skip);
+/* fd `newfd` becomes an alias of `oldfd` (dup*, F_DUPFD). If oldfd is not
+ * tracked, newfd is just forgotten. */
+void lw_fd_dup(int oldfd, int newfd);
+/* The fd was closed (or is about to be): drop the slot, end the record with
+ * its last alias. Safe when untracked. */
+void lw_fd_close(int fd);
+/* Mark an fd as leakwatch's own (never reported as foreign) or unmark it. */
+void lw_fd_mark_internal(int fd, bool internal);
+bool lw_fd_is_internal(int fd);
+
+/* Hand ownership to `ctx` (reference moved). Cheap when unchanged. */
+void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx);
+static inline void lw_fd_take_owner(struct lw_fd_rec *r)
+{
+    lw_ctx_id cur = lw_ctx_current();
+    if (LW_UNLIKELY(atomic_load_explicit(&r->owner, memory_order_relaxed) != cur))
+        lw_fd_set_owner(r, cur);
+}
+static inline void lw_fd_io_in(struct lw_fd_rec *r, uint64_t n)
+{
+    lw_fd_take_owner(r);
+    /* load+store, not a locked add: two threads doing I/O on one fd at the
+     * same instant may lose a count; the hot path stays free of bus locks */
+    atomic_store_explicit(&r->bytes_in, atomic_load_explicit(&r->bytes_in, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->last_io_ns, lw_now_coarse_ns(), memory_order_relaxed);
+}
+static inline void lw_fd_io_out(struct lw_fd_rec *r, uint64_t n)
+{
+    lw_fd_take_owner(r);
+    atomic_store_explicit(&r->bytes_out,
+                          atomic_load_explicit(&r->bytes_out, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->last_io_ns, lw_now_coarse_ns(), memory_order_relaxed);
+}
+static inline void lw_fd_set_flag(struct lw_fd_rec *r, uint32_t f, bool on)
+{
+    if (on)
+        atomic_fetch_or_explicit(&r->flags, f, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(&r->flags, ~f, memory_order_relaxed);
+}
+static inline bool lw_fd_nonblock(const struct lw_fd_rec *r)
+{
+    return atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_NONBLOCK;
+}
+
+/* epoll_ctl bookkeeping on the epoll record `ep` (epoll fd `epfd`). */
+void lw_fd_epoll_add(int epfd, int fd);
+void lw_fd_epoll_del(int epfd, int fd);
+/* Copy the epoll fd then its registered fds into out; returns the count. */
+int lw_fd_epoll_fds(int epfd, int *out, int max);
+
+/* Iteration for the snapshot and verify: highest fd ever tracked + 1. */
+int lw_fd_high(void);
+/* Open files (sockets and other tracked fds) whose owner is `ctx` or a
+ * descendant of it. For leakwatch_verify_ctx. */
+int lw_fd_count_under(lw_ctx_id ctx);
+/* Drop a record whose fd was closed behind our back (fclose, raw syscall):
+ * the snapshot writer found it stale. */
+void lw_fd_forget(int fd);
+
+/* Fork child: reset the lock (the table itself stays: fds are inherited). */
+void lw_fd_atfork_child(void);
+
+/* Contexts: is `c` equal to or a descendant of `anc`? Uses the core's
+ * lw_ctx_is_under when present, else plain equality. */
+bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc);
+
+/* Small spinlock used by the fd and timer tables (no libc, fork-resettable). */
+typedef struct { _Atomic int v; } lw_spin;
+void lw_spin_lock(lw_spin *l);
+static inline void lw_spin_unlock(lw_spin *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+/* Snapshot helpers (lw_fd_snap.c): schema name of a kind; socket address
+ * as "127.0.0.1:8080", "[::1]:80", "/path" or "@abstract" (false: unnamed). */
+struct sockaddr_storage;
+const char *lw_fd_kind_name(int kind);
+bool lw_fd_format_addr(const struct sockaddr_storage *ss, unsigned len, char *out, size_t cap);
+
+/* Tids of the calling process (for /proc/self/task diffs); raw syscalls. */
+int lw_proc_tids(int *out, int max);
+
+#endif

@@ -1,0 +1,329 @@
+/* lw_internal.h — declarations shared by the thread/wait core of the shim.
+ *
+ * Owns: the thread record, context record and option layouts, and the small
+ * internal APIs between registry, contexts, stacks, snapshot and writer.
+ * Must never: be included outside preload/ or pull in anything but libc and
+ * libunwind declarations. Resource families use lw_core.h/lw_json.h only.
+ */
+#ifndef LW_INTERNAL_H
+#define LW_INTERNAL_H
+
+#include "lw_core.h"
+#include "lw_json.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define LW_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LW_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- raw system calls (lw_sys.c): never touch errno, AS-safe ---- */
+long lw_sys6(long nr, long a, long b, long c, long d, long e, long f);
+#define lw_sys(nr, a, b, c) lw_sys6((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+int lw_sys_getpid(void);
+int lw_sys_open(const char *path, int flags, int mode);
+int lw_sys_openat(int dirfd, const char *path, int flags, int mode);
+ssize_t lw_sys_read(int fd, void *buf, size_t n);
+int lw_sys_write_all(int fd, const void *buf, size_t n); /* 0 or -errno */
+int lw_sys_close(int fd);
+int lw_sys_unlink(const char *path);
+int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
+int lw_sys_pipe(int fds[2]);
+void lw_sys_sleep_ns(uint64_t ns);
+int lw_sys_tgkill(int pid, int tid, int sig);
+uint64_t lw_now_realtime_ns(void);
+/* small futex lock for leakwatch's own tables (never the host's mutexes) */
+typedef struct {
+    _Atomic int v;
+} lw_lock_t;
+#define LW_LOCK_INIT {0}
+void lw_lock(lw_lock_t *l);
+void lw_unlock(lw_lock_t *l);
+void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
+void lw_munmap(void *p, size_t n);
+/* reset the per-thread pid/tid caches (child after fork) */
+void lw_sys_after_fork_child(void);
+
+/* ---- options (lw_options.c) ---- */
+#define LW_PATH_MAX 512
+struct lw_options {
+    char output[LW_PATH_MAX];
+    int at_start;
+    int at_exit;
+    int exit_grace_ms;
+    int signo;
+    int interval_ms;
+    int stack_depth;
+    char log[LW_PATH_MAX];
+    int quiet;
+    int help;
+    int enabled;
+};
+extern struct lw_options lw_opt;
+void lw_options_defaults(struct lw_options *o);
+/* Parses "k=v:k=v" into o; each bad item gets one line through `err` (NULL:
+ * lw_log). Returns the number of bad items. */
+int lw_options_parse(struct lw_options *o, const char *s,
+                     void (*err)(const char *msg, void *arg), void *arg);
+void lw_options_help(void);
+void lw_options_write(struct lw_json *w, const struct lw_options *o);
+const char *lw_signame(int signo);
+/* LEAKWATCH_OPTIONS straight from environ (no getenv, no malloc). */
+const char *lw_env(const char *name);
+
+/* ---- log (lw_log.c) ---- */
+void lw_log_open(const char *dest); /* "stderr" or a path */
+void lw_log_reset(void);
+int lw_log_count(void);
+
+/* ---- state (lw_state.c) ---- */
+enum { LW_ST_OFF = 0, LW_ST_INIT = 1, LW_ST_RUN = 2, LW_ST_DISABLED = 3 };
+extern _Atomic int lw_state;
+extern LW_TLS int lw_tls_guard;
+extern LW_TLS int lw_tls_tid;
+extern LW_TLS struct lw_thread *lw_self;
+extern int lw_main_pid;
+extern char lw_init_cwd[LW_PATH_MAX];
+extern uint64_t lw_init_ns;
+static inline bool lw_running(void)
+{
+    return LW_LIKELY(atomic_load_explicit(&lw_state, memory_order_relaxed) == LW_ST_RUN);
+}
+/* The current thread's record, attaching the main thread lazily. */
+struct lw_thread *lw_self_get(void);
+
+/* ---- real functions (lw_real.c) ---- */
+void lw_real_init(void);
+#define LW_REAL(ret, name, args) extern ret(*lw_real_##name) args
+LW_REAL(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *));
+LW_REAL(void, pthread_exit, (void *)) __attribute__((noreturn));
+LW_REAL(int, pthread_join, (pthread_t, void **));
+LW_REAL(int, pthread_tryjoin_np, (pthread_t, void **));
+LW_REAL(int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *));
+LW_REAL(int, pthread_clockjoin_np, (pthread_t, void **, clockid_t, const struct timespec *));
+LW_REAL(int, pthread_detach, (pthread_t));
+LW_REAL(int, pthread_cancel, (pthread_t));
+LW_REAL(int, pthread_setname_np, (pthread_t, const char *));
+LW_REAL(int, pthread_cond_init, (pthread_cond_t *, const pthread_condattr_t *));
+LW_REAL(int, pthread_cond_destroy, (pthread_cond_t *));
+LW_REAL(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *));
+LW_REAL(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *));
+LW_REAL(int, pthread_cond_clockwait,
+        (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *));
+LW_REAL(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *));
+LW_REAL(int, pthread_mutex_destroy, (pthread_mutex_t *));
+LW_REAL(int, pthread_mutex_lock, (pthread_mutex_t *));
+LW_REAL(int, pthread_mutex_trylock, (pthread_mutex_t *));
+LW_REAL(int, pthread_mutex_unlock, (pthread_mutex_t *));
+LW_REAL(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *));
+LW_REAL(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *));
+LW_REAL(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *));
+LW_REAL(int, pthread_rwlock_destroy, (pthread_rwlock_t *));
+LW_REAL(int, pthread_rwlock_rdlock, (pthread_rwlock_t *));
+LW_REAL(int, pthread_rwlock_wrlock, (pthread_rwlock_t *));
+LW_REAL(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *));
+LW_REAL(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *));
+LW_REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *));
+LW_REAL(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *));
+LW_REAL(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t, const struct timespec *));
+LW_REAL(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t, const struct timespec *));
+LW_REAL(int, pthread_barrier_init,
+        (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned));
+LW_REAL(int, pthread_barrier_destroy, (pthread_barrier_t *));
+LW_REAL(int, pthread_barrier_wait, (pthread_barrier_t *));
+LW_REAL(int, sem_init, (void *, int, unsigned));
+LW_REAL(int, sem_destroy, (void *));
+LW_REAL(int, sem_wait, (void *));
+LW_REAL(int, sem_trywait, (void *));
+LW_REAL(int, sem_timedwait, (void *, const struct timespec *));
+LW_REAL(int, sem_clockwait, (void *, clockid_t, const struct timespec *));
+LW_REAL(int, nanosleep, (const struct timespec *, struct timespec *));
+LW_REAL(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *));
+LW_REAL(int, usleep, (unsigned));
+LW_REAL(unsigned, sleep, (unsigned));
+LW_REAL(long, syscall, (long, ...));
+LW_REAL(int, sigaction, (int, const struct sigaction *, struct sigaction *));
+LW_REAL(void *, signal, (int, void *));
+LW_REAL(int, pthread_sigmask, (int, const sigset_t *, sigset_t *));
+#undef LW_REAL
+
+/* ---- thread records (lw_registry.c) ---- */
+#define LW_WAIT_FDS 64
+#define LW_CTX_STACK 8
+enum { LW_TK_MAIN = 0, LW_TK_TRACKED = 1 };
+enum { LW_EXIT_NONE = 0, LW_EXIT_RETURN, LW_EXIT_PTHREAD_EXIT, LW_EXIT_CANCELLED };
+struct lw_blocked {
+    const char *call;
+    const char *family;
+    uintptr_t object;
+    uintptr_t caller;
+    int fd;
+    int nfds;
+    int fds[LW_WAIT_FDS];
+    lw_ctx_id owner;
+    int holder_tid;
+    int join_tid;
+    uint64_t since_ns;
+    int64_t timeout_ns;
+    int nstack;
+};
+struct lw_thread {
+    uint32_t in_use;
+    uint32_t index;
+    struct lw_thread *next_free;
+    struct lw_thread *hash_next;
+    pthread_t pt;
+    int hashed;
+    int pinned; /* pthread_create has not returned yet: the record stays */
+    uint64_t serial; /* allocation number: tells a reused record apart */
+    int tid;
+    int creator_tid;
+    int kind;
+    uint64_t created_ns;
+    uint64_t exited_ns;
+    uint64_t cancel_req_ns;
+    uintptr_t start;
+    void *(*fn)(void *);
+    void *arg;
+    lw_ctx_id ctx;
+    lw_ctx_id ctx_stack[LW_CTX_STACK];
+    int ctx_depth;
+    int ctx_overflow;
+    uint32_t ctx_bgmask; /* bit i: ctx_stack[i] is LEAKWATCH_BACKGROUND */
+    int joined, detached, exited, exit_kind;
+    char name[16];
+    _Atomic uint64_t waits;
+    _Atomic uint64_t wakes_since_cancel;
+    /* blocked state: written only by the thread itself, read by the
+     * snapshot under this seqlock (odd = being written) */
+    _Atomic uint32_t seq;
+    int blocked;
+    struct lw_blocked b;
+    uintptr_t bkey_ip, bkey_sp;
+    uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
+    int cstack_n;
+    uintptr_t stacks[]; /* creation stack [depth], blocked stack [depth] */
+};
+static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
+{
+    return t->stacks;
+}
+static inline uintptr_t *lw_thread_bstack(struct lw_thread *t)
+{
+    return t->stacks + lw_stack_depth();
+}
+int lw_registry_init(void);
+struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use; NULL when full */
+void lw_reg_free(struct lw_thread *t); /* drops its context ref */
+void lw_reg_hash_insert(struct lw_thread *t); /* takes the lock */
+/* pthread_create returned: unpin t, hash it (ok) or free it (!ok); frees a
+ * record whose detached thread already finished meanwhile. */
+void lw_thread_created(struct lw_thread *t, pthread_t pt, bool ok);
+struct lw_thread *lw_reg_lookup(pthread_t pt); /* caller holds the lock */
+void lw_reg_lock(void);
+void lw_reg_unlock(void);
+/* Iterate every in-use record; caller holds the lock. */
+void lw_reg_foreach(void (*fn)(struct lw_thread *t, void *arg), void *arg);
+size_t lw_reg_record_size(void);
+/* Thread-exit bookkeeping (any of return, pthread_exit, cancellation). */
+void lw_thread_exited(struct lw_thread *t, int kind);
+/* Record for pt and its serial (NULL if unknown); takes the lock. */
+struct lw_thread *lw_reg_find(pthread_t pt, uint64_t *serial, int *tid);
+/* join/detach outcome for a record found before the call (serial checks it
+ * is still the same thread's): frees the record when it may go */
+void lw_thread_joined(struct lw_thread *t, uint64_t serial);
+void lw_thread_detached(struct lw_thread *t, uint64_t serial);
+/* Copy the blocked state consistently; returns false when not blocked. */
+bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack);
+/* counters */
+extern _Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
+void lw_registry_after_fork_child(struct lw_thread *keep);
+/* extra wait fields the thread hooks set (holder tid, join target) */
+uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid, int join_tid);
+
+/* ---- contexts (lw_context.c) ---- */
+enum { LW_CK_ROOT = 0, LW_CK_THREAD = 1, LW_CK_EXPLICIT = 2 };
+enum { LW_CAUSE_NONE = 0, LW_CAUSE_EXITED, LW_CAUSE_PTHREAD_CANCEL, LW_CAUSE_EXPLICIT,
+       LW_CAUSE_PROCESS_EXIT };
+#define LW_LABEL_MAX 64
+struct lw_ctx_info {
+    lw_ctx_id id, parent, origin;
+    int kind, cause, background;
+    int owner_tid;
+    uintptr_t owner_start;
+    uint64_t created_ns, cancelled_ns;
+    int refs;
+    char label[LW_LABEL_MAX];
+};
+int lw_ctx_init(void);
+/* New context under `parent` (LW_CTX_NONE = root), holding one reference
+ * for the caller. Returns LW_CTX_NONE when the table is full. */
+lw_ctx_id lw_ctx_new(lw_ctx_id parent, int kind, const char *label, int owner_tid,
+                     uintptr_t owner_start, bool background);
+void lw_ctx_cancel(lw_ctx_id id, int cause);
+bool lw_ctx_cancelled(lw_ctx_id id);              /* one load, hot path */
+bool lw_ctx_get(lw_ctx_id id, struct lw_ctx_info *out); /* false: not live */
+bool lw_ctx_is_under(lw_ctx_id id, lw_ctx_id ancestor);
+void lw_ctx_set_owner(lw_ctx_id id, int tid);
+/* Every live context, in id order; caller-allocated array may be NULL to
+ * count. Returns the count. */
+size_t lw_ctx_list(struct lw_ctx_info *out, size_t max);
+const char *lw_cause_name(int cause);
+void lw_ctx_after_fork_child(void);
+extern _Atomic uint64_t lw_stat_ctx_live;
+
+/* ---- wait-object owners (lw_objects.c) ---- */
+int lw_objects_init(void);
+void lw_obj_set(uintptr_t addr, lw_ctx_id owner);     /* init calls */
+void lw_obj_remove(uintptr_t addr);                   /* destroy calls */
+lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent); /* wait path */
+extern _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
+
+/* ---- stacks (lw_stack.c) ---- */
+int lw_stack_init(void);
+/* always the unw_step walk (no per-thread cache): blocked stacks */
+int lw_stack_capture_walk(uintptr_t *frames, int max, int skip);
+void lw_stack_fork_prepare(void);
+void lw_stack_fork_done(bool child);
+
+/* ---- snapshot (lw_snapshot.c / lw_json.c) ---- */
+enum { LW_TRIG_START, LW_TRIG_EXIT, LW_TRIG_SIGNAL, LW_TRIG_API, LW_TRIG_INTERVAL };
+/* Writes one snapshot; path NULL = the output pattern. 0 or -errno. */
+int lw_snapshot_write(int trigger, const char *path);
+/* Expand the output pattern for sequence `seq` into out. */
+int lw_expand_output(const char *pat, uint64_t seq, char *out, size_t n);
+struct lw_json *lw_json_open(int fd);
+int lw_json_close(struct lw_json *w); /* flushes and frees; 0 or -errno */
+void lw_snapshot_after_fork_child(void);
+void lw_snapshot_lock_for_fork(bool lock);
+/* writer-side state for excluding our own thread from /proc scans */
+extern _Atomic int lw_writer_tid;
+
+/* ---- writer thread and triggers (lw_writer.c) ---- */
+void lw_writer_init(void);
+void lw_writer_kick(char what); /* AS-safe */
+void lw_writer_after_fork_child(void);
+void lw_writer_ensure(void);
+void lw_exit_snapshot(void);
+/* sigaction/signal interplay (hook_signal.c asks these) */
+bool lw_sig_managed(int sig, struct sigaction *prog_old);
+void lw_sig_release(int sig);
+void lw_signals_install(void);
+/* waits for quiescence; returns number of still-alive tracked threads
+ * matching filter */
+int lw_wait_quiet(int timeout_ms, int quiet_ms, bool (*match)(struct lw_thread *, void *),
+                  void *arg);
+
+/* ---- fork (lw_fork.c) ---- */
+void lw_fork_init(void);
+void lw_state_after_fork_child(struct lw_thread *self);
+
+/* ---- api (lw_api.c) ---- */
+extern uint64_t lw_baseline_ns;
+/* current context of t and whether it was entered as LEAKWATCH_BACKGROUND */
+lw_ctx_id lw_thread_current_ctx(struct lw_thread *t, bool *background);
+
+#endif

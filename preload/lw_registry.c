@@ -1,0 +1,427 @@
+/* lw_registry.c — thread records: slabs, free list, pthread_t hash, exit,
+ * join/detach bookkeeping, and the blocked state (lw_wait_begin/end).
+ *
+ * Owns: fixed-size records in mmap'd chunks (size depends on stack_depth),
+ * a free list and a pthread_t hash under one lock that only thread
+ * create/exit/join/detach and the snapshot take. The blocked state of a
+ * record is written only by its own thread and read through a seqlock.
+ * Must never: take the registry lock or allocate on a wait path; free a
+ * record whose thread may still be running hooks (exit clears lw_self
+ * first).
+ */
+#include "lw_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define LW_REG_CHUNK 1024u
+#define LW_REG_CHUNKS 1024u /* up to 1M records */
+#define LW_HASH_SIZE 16384u
+
+static inline void lw_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+static char *lw_reg_chunks[LW_REG_CHUNKS];
+static uint32_t lw_reg_nchunks;
+static size_t lw_reg_size;
+static struct lw_thread *lw_reg_free_head;
+static struct lw_thread **lw_reg_hash;
+static lw_lock_t lw_reg_lk = LW_LOCK_INIT;
+static int lw_reg_full_once;
+static uint64_t lw_reg_serial; /* under the lock */
+_Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
+
+size_t lw_reg_record_size(void)
+{
+    return lw_reg_size;
+}
+
+int lw_registry_init(void)
+{
+    size_t sz = sizeof(struct lw_thread) + 2 * (size_t)lw_stack_depth() * sizeof(uintptr_t);
+    lw_reg_size = (sz + 63) & ~(size_t)63;
+    lw_reg_hash = lw_mmap(LW_HASH_SIZE * sizeof *lw_reg_hash);
+    return lw_reg_hash ? 0 : -1;
+}
+
+void lw_reg_lock(void)
+{
+    lw_lock(&lw_reg_lk);
+}
+
+void lw_reg_unlock(void)
+{
+    lw_unlock(&lw_reg_lk);
+}
+
+static inline struct lw_thread *lw_reg_at(uint32_t i)
+{
+    return (struct lw_thread *)(lw_reg_chunks[i / LW_REG_CHUNK] + (i % LW_REG_CHUNK) * lw_reg_size);
+}
+
+struct lw_thread *lw_reg_alloc(void)
+{
+    lw_reg_lock();
+    struct lw_thread *t = lw_reg_free_head;
+    if (t) {
+        lw_reg_free_head = t->next_free;
+    } else if (lw_reg_nchunks < LW_REG_CHUNKS &&
+               (lw_reg_chunks[lw_reg_nchunks] = lw_mmap(LW_REG_CHUNK * lw_reg_size)) != NULL) {
+        uint32_t base = lw_reg_nchunks * LW_REG_CHUNK;
+        lw_reg_nchunks++;
+        /* thread the new chunk onto the free list, lowest index first */
+        for (uint32_t i = LW_REG_CHUNK; i-- > 1;) {
+            struct lw_thread *x = lw_reg_at(base + i);
+            x->index = base + i;
+            x->next_free = lw_reg_free_head;
+            lw_reg_free_head = x;
+        }
+        t = lw_reg_at(base);
+    }
+    if (!t) {
+        lw_reg_unlock();
+        atomic_fetch_add(&lw_stat_dropped, 1);
+        lw_log_once(&lw_reg_full_once, "thread table full; new threads are not recorded");
+        return NULL;
+    }
+    uint32_t idx = t->index;
+    memset(t, 0, lw_reg_size);
+    t->index = idx;
+    t->in_use = 1;
+    t->serial = ++lw_reg_serial;
+    atomic_fetch_add(&lw_stat_live, 1);
+    lw_reg_unlock();
+    return t;
+}
+
+static inline uint32_t lw_hash_pt(pthread_t pt)
+{
+    uint64_t x = (uint64_t)pt;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    return (uint32_t)x & (LW_HASH_SIZE - 1);
+}
+
+static void lw_hash_remove_locked(struct lw_thread *t)
+{
+    if (!t->hashed)
+        return;
+    struct lw_thread **pp = &lw_reg_hash[lw_hash_pt(t->pt)];
+    while (*pp && *pp != t)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = t->hash_next;
+    t->hashed = 0;
+    t->hash_next = NULL;
+}
+
+struct lw_thread *lw_reg_lookup(pthread_t pt)
+{
+    for (struct lw_thread *t = lw_reg_hash[lw_hash_pt(pt)]; t; t = t->hash_next)
+        if (t->pt == pt)
+            return t;
+    return NULL;
+}
+
+static void lw_reg_free_locked(struct lw_thread *t);
+
+static void lw_reg_hash_insert_locked(struct lw_thread *t)
+{
+    if (!t->hashed && t->in_use) {
+        /* A stale entry for the same pthread_t (its thread ended without us
+         * seeing join/detach, and glibc reused the descriptor) loses the
+         * mapping; it stays listed until it can be freed. */
+        struct lw_thread *old = lw_reg_lookup(t->pt);
+        if (old)
+            lw_hash_remove_locked(old);
+        uint32_t h = lw_hash_pt(t->pt);
+        t->hash_next = lw_reg_hash[h];
+        lw_reg_hash[h] = t;
+        __atomic_store_n(&t->hashed, 1, __ATOMIC_RELEASE);
+    }
+}
+
+void lw_reg_hash_insert(struct lw_thread *t)
+{
+    lw_reg_lock();
+    lw_reg_hash_insert_locked(t);
+    lw_reg_unlock();
+}
+
+void lw_thread_created(struct lw_thread *t, pthread_t pt, bool ok)
+{
+    lw_reg_lock();
+    t->pinned = 0;
+    if (!ok) {
+        lw_reg_free_locked(t);
+    } else {
+        t->pt = pt;
+        /* a detached (or already joined) thread that finished before
+         * pthread_create returned: its pthread_t may already name another
+         * thread, so it is not hashed again */
+        if (t->exited && (t->detached || t->joined))
+            lw_reg_free_locked(t);
+        else
+            lw_reg_hash_insert_locked(t);
+    }
+    lw_reg_unlock();
+}
+
+static void lw_reg_free_locked(struct lw_thread *t)
+{
+    lw_hash_remove_locked(t);
+    lw_ctx_id ctx = t->ctx;
+    t->in_use = 0;
+    t->next_free = lw_reg_free_head;
+    lw_reg_free_head = t;
+    atomic_fetch_sub(&lw_stat_live, 1);
+    atomic_fetch_add(&lw_stat_state_changes, 1);
+    if (ctx)
+        lw_ctx_unref(ctx);
+}
+
+void lw_reg_free(struct lw_thread *t)
+{
+    lw_reg_lock();
+    lw_reg_free_locked(t);
+    lw_reg_unlock();
+}
+
+void lw_reg_foreach(void (*fn)(struct lw_thread *t, void *arg), void *arg)
+{
+    for (uint32_t c = 0; c < lw_reg_nchunks; c++)
+        for (uint32_t i = 0; i < LW_REG_CHUNK; i++) {
+            struct lw_thread *t = lw_reg_at(c * LW_REG_CHUNK + i);
+            if (t->in_use)
+                fn(t, arg);
+        }
+}
+
+/* Single writer (the thread itself): plain increments, no locked
+ * instructions on the wait path. x86-TSO and the release fence keep the odd
+ * sequence number ahead of the data it guards. */
+static inline void lw_seq_begin(struct lw_thread *t)
+{
+    uint32_t s = atomic_load_explicit(&t->seq, memory_order_relaxed);
+    atomic_store_explicit(&t->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline void lw_seq_end(struct lw_thread *t)
+{
+    uint32_t s = atomic_load_explicit(&t->seq, memory_order_relaxed);
+    atomic_store_explicit(&t->seq, s + 1, memory_order_release);
+}
+
+static inline void lw_bump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+void lw_thread_exited(struct lw_thread *t, int kind)
+{
+    if (!t)
+        return;
+    if (lw_self == t)
+        lw_self = NULL; /* hooks from later TLS destructors just forward */
+    /* One critical section: once the lock is dropped a detached record may
+     * be freed and reused by another thread, so nothing here may touch t
+     * after unlocking (a second free would corrupt the free list). */
+    lw_reg_lock();
+    if (t->exited || !t->in_use) {
+        lw_reg_unlock();
+        return;
+    }
+    t->exited = 1;
+    t->exit_kind = kind;
+    t->exited_ns = lw_now_ns();
+    lw_seq_begin(t);
+    t->blocked = 0;
+    lw_seq_end(t);
+    atomic_fetch_add(&lw_stat_state_changes, 1);
+    /* the root is the process's scope: main calling pthread_exit does not
+     * end it (the process lives on until exit). Cause pthread_cancel wins
+     * when it was set earlier (cancel is a no-op on a cancelled context).
+     * Lock order: registry, then contexts. */
+    if (t->ctx && t->ctx != LW_CTX_ROOT)
+        lw_ctx_cancel(t->ctx, LW_CAUSE_EXITED);
+    /* A detached thread's pthread_t may be reused as soon as it is gone:
+     * drop the mapping now even when the record must wait for its creator. */
+    if (t->detached)
+        lw_hash_remove_locked(t);
+    if (t->detached && !t->pinned)
+        lw_reg_free_locked(t);
+    lw_reg_unlock();
+}
+
+struct lw_thread *lw_reg_find(pthread_t pt, uint64_t *serial, int *tid)
+{
+    lw_reg_lock();
+    struct lw_thread *t = lw_reg_lookup(pt);
+    if (t) {
+        *serial = t->serial;
+        if (tid)
+            *tid = t->tid;
+    }
+    lw_reg_unlock();
+    return t;
+}
+
+/* Join and detach name their record before the real call: once it returns
+ * the pthread_t may already belong to a new thread (glibc reuses
+ * descriptors at once), so a lookup afterwards could hit the wrong record. */
+void lw_thread_joined(struct lw_thread *t, uint64_t serial)
+{
+    if (!t)
+        return;
+    lw_reg_lock();
+    if (t->in_use && t->serial == serial) {
+        /* the kernel thread is gone after a successful join */
+        t->joined = 1;
+        if (!t->exited) {
+            t->exited = 1;
+            t->exited_ns = lw_now_ns();
+            t->exit_kind = t->cancel_req_ns ? LW_EXIT_CANCELLED : LW_EXIT_PTHREAD_EXIT;
+        }
+        lw_hash_remove_locked(t);
+        if (!t->pinned)
+            lw_reg_free_locked(t);
+    }
+    lw_reg_unlock();
+}
+
+void lw_thread_detached(struct lw_thread *t, uint64_t serial)
+{
+    if (!t)
+        return;
+    lw_reg_lock();
+    if (t->in_use && t->serial == serial) {
+        t->detached = 1;
+        if (t->exited) {
+            lw_hash_remove_locked(t);
+            if (!t->pinned)
+                lw_reg_free_locked(t);
+        }
+    }
+    lw_reg_unlock();
+}
+
+/* ---- blocked state ---- */
+
+/* Both entry points inline the body so the stack always holds exactly one
+ * leakwatch frame plus the hook above the program's caller. */
+static inline __attribute__((always_inline)) uintptr_t
+lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
+{
+    if (!lw_running() || lw_tls_guard)
+        return 0;
+    struct lw_thread *t = lw_self_get();
+    if (!t)
+        return 0; /* a thread leakwatch did not see start */
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    /* Still blocked: a wait inside a signal handler that interrupted a wait
+     * (deeper on the stack: keep the outer one), or an outer wait left by
+     * siglongjmp (this frame is not deeper: the old state is stale). */
+    if (t->blocked && sp < t->b_sp)
+        return 0;
+    int saved = errno;
+    lw_tls_guard = 1;
+    lw_ctx_id cur = t->ctx_depth ? t->ctx_stack[t->ctx_depth - 1] : t->ctx;
+    lw_bump(&t->waits);
+    if (cur && lw_ctx_cancelled(cur))
+        lw_bump(&t->wakes_since_cancel);
+    /* Lazy blocked stack: unwind only when the call site (return address of
+     * the hook and the caller's stack position) differs from last time. */
+    bool unwind = t->bkey_ip != (uintptr_t)wi->caller || t->bkey_sp != sp;
+    lw_seq_begin(t);
+    if (unwind) {
+        /* skip lw_wait_begin2 (and lw_wait_begin) + the hook */
+        t->b.nstack = lw_stack_capture_walk(lw_thread_bstack(t), lw_stack_depth(), 2);
+        t->bkey_ip = (uintptr_t)wi->caller;
+        t->bkey_sp = sp;
+    }
+    t->b.call = wi->call;
+    t->b.family = wi->family;
+    t->b.object = wi->object;
+    t->b.caller = (uintptr_t)wi->caller;
+    t->b.fd = wi->fd;
+    int n = wi->fds ? (wi->nfds < LW_WAIT_FDS ? wi->nfds : LW_WAIT_FDS) : 0;
+    for (int i = 0; i < n; i++)
+        t->b.fds[i] = wi->fds[i];
+    t->b.nfds = n;
+    t->b.owner = wi->owner;
+    t->b.holder_tid = holder_tid;
+    t->b.join_tid = join_tid;
+    t->b.since_ns = lw_now_coarse_ns();
+    t->b.timeout_ns = wi->timeout_ns;
+    t->b_sp = sp;
+    t->blocked = 1;
+    lw_seq_end(t);
+    lw_tls_guard = 0;
+    errno = saved;
+    return (uintptr_t)t;
+}
+
+__attribute__((noinline)) uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid,
+                                                   int join_tid)
+{
+    return lw_wait_begin_impl(wi, holder_tid, join_tid);
+}
+
+__attribute__((noinline)) uintptr_t lw_wait_begin(const struct lw_wait_info *wi)
+{
+    return lw_wait_begin_impl(wi, 0, 0);
+}
+
+void lw_wait_end(uintptr_t token)
+{
+    if (!token)
+        return;
+    struct lw_thread *t = (struct lw_thread *)token;
+    if (t != lw_self)
+        return; /* the record went away (exit inside the wait) */
+    lw_seq_begin(t);
+    t->blocked = 0;
+    lw_seq_end(t);
+}
+
+bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t s1 = atomic_load_explicit(&t->seq, memory_order_acquire);
+        if (s1 & 1) {
+            lw_cpu_relax();
+            continue;
+        }
+        bool b = t->blocked;
+        if (b) {
+            memcpy(out, &t->b, sizeof *out);
+            if (stack && out->nstack > 0 && out->nstack <= lw_stack_depth())
+                memcpy(stack, lw_thread_bstack(t), (size_t)out->nstack * sizeof(uintptr_t));
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
+            return b;
+    }
+    return false;
+}
+
+void lw_registry_after_fork_child(struct lw_thread *keep)
+{
+    atomic_store(&lw_reg_lk.v, 0);
+    for (uint32_t c = 0; c < lw_reg_nchunks; c++)
+        for (uint32_t i = 0; i < LW_REG_CHUNK; i++) {
+            struct lw_thread *t = lw_reg_at(c * LW_REG_CHUNK + i);
+            if (t->in_use && t != keep)
+                lw_reg_free_locked(t);
+        }
+    atomic_store(&lw_stat_live, keep ? 1 : 0);
+}

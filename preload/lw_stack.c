@@ -1,0 +1,136 @@
+/* lw_stack.c — stack capture with libunwind.
+ *
+ * Owns: the caching policy and warm-up. UNW_CACHE_GLOBAL shares the
+ * unwind-info cache between threads, so a new thread's first unwind does not
+ * build (and map) a private cache; unw_backtrace's per-thread trace cache is
+ * avoided for the same reason (measured in issue 2: ~120 us and 256 KiB per
+ * thread on first use). We walk with unw_init_local + unw_step.
+ * Must never: run in a signal handler, or be entered without the recursion
+ * guard held (libunwind may take locks or map memory through hooked names).
+ */
+#define UNW_LOCAL_ONLY
+#include "lw_internal.h"
+
+#include <libunwind.h>
+
+static int lw_depth = 32;
+
+int lw_stack_depth(void)
+{
+    return lw_depth;
+}
+
+int lw_stack_init(void)
+{
+    lw_depth = lw_opt.stack_depth > 0 && lw_opt.stack_depth <= LW_MAX_DEPTH ? lw_opt.stack_depth : 32;
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_GLOBAL);
+    /* warm up: the first unwind reads the unwind tables of the modules */
+    uintptr_t f[8];
+    lw_stack_capture(f, 8, 0);
+    return 0;
+}
+
+/* Measured on this machine (tests/e2e/preload notes in the report): the
+ * unw_step loop costs ~9 us for 10 frames even warm (libunwind locks and
+ * looks up unwind info per frame), unw_backtrace ~90 ns once warm but its
+ * first use on a thread costs ~190 us and a 256 KiB per-thread trace cache.
+ * So: a thread's first LW_FAST_AFTER captures walk with unw_step; a thread
+ * that keeps capturing creation stacks (a creator of many threads, an accept
+ * loop) switches to unw_backtrace. Blocked stacks always walk (every thread
+ * blocks, so the per-thread cache would cost 256 KiB per thread). */
+#define LW_FAST_AFTER 2
+static LW_TLS unsigned lw_tls_captures;
+
+/* fork: libunwind's global cache has its own lock; a child forked while
+ * another thread held it would deadlock on its first unwind. The prepare
+ * handler closes the gate and waits (bounded) for running unwinds; captures
+ * that arrive meanwhile return no frames. */
+static _Atomic int lw_unw_running, lw_unw_gate_closed;
+
+static bool lw_unw_enter(void)
+{
+    atomic_fetch_add(&lw_unw_running, 1);
+    if (LW_UNLIKELY(atomic_load(&lw_unw_gate_closed))) {
+        atomic_fetch_sub(&lw_unw_running, 1);
+        return false;
+    }
+    return true;
+}
+
+static void lw_unw_leave(void)
+{
+    atomic_fetch_sub(&lw_unw_running, 1);
+}
+
+void lw_stack_fork_prepare(void)
+{
+    atomic_store(&lw_unw_gate_closed, 1);
+    for (int i = 0; i < 2000 && atomic_load(&lw_unw_running) > 0; i++)
+        lw_sys_sleep_ns(10000);
+}
+
+void lw_stack_fork_done(bool child)
+{
+    if (child)
+        atomic_store(&lw_unw_running, 0);
+    atomic_store(&lw_unw_gate_closed, 0);
+}
+
+static __attribute__((always_inline)) inline int lw_walk(uintptr_t *frames, int max, int skip)
+{
+    unw_context_t uc;
+    unw_cursor_t c;
+    if (max <= 0 || unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0)
+        return 0;
+    int n = 0;
+    /* the cursor starts in the calling function: step past it plus `skip`
+     * callers */
+    int drop = skip;
+    while (n < max && unw_step(&c) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        if (drop > 0) {
+            drop--;
+            continue;
+        }
+        frames[n++] = (uintptr_t)ip;
+    }
+    return n;
+}
+
+__attribute__((noinline)) int lw_stack_capture_walk(uintptr_t *frames, int max, int skip)
+{
+    if (!lw_unw_enter())
+        return 0;
+    int n = lw_walk(frames, max, skip);
+    lw_unw_leave();
+    return n;
+}
+
+__attribute__((noinline)) int lw_stack_capture(uintptr_t *frames, int max, int skip)
+{
+    if (max <= 0 || !lw_unw_enter())
+        return 0;
+    if (lw_tls_captures < LW_FAST_AFTER) {
+        lw_tls_captures++;
+        int n = lw_walk(frames, max, skip);
+        lw_unw_leave();
+        return n;
+    }
+    /* unw_backtrace's first entry is the return address into this function
+     * (one more than the walk, whose first step lands in our caller) */
+    void *buf[LW_MAX_DEPTH + 16];
+    int want = max + skip + 1;
+    if (want > (int)(sizeof buf / sizeof buf[0]))
+        want = (int)(sizeof buf / sizeof buf[0]);
+    int n = unw_backtrace(buf, want);
+    lw_unw_leave();
+    int k = 0;
+    for (int i = skip + 1; i < n && k < max; i++) {
+        if (!buf[i])
+            break;
+        frames[k++] = (uintptr_t)buf[i];
+    }
+    return k;
+}

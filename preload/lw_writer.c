@@ -1,0 +1,316 @@
+/* lw_writer.c — when snapshots are taken: the writer thread, the snapshot
+ * signal, interval, at_start/at_exit, SIGINT/SIGTERM.
+ *
+ * Owns: a helper thread started with the *real* pthread_create and every
+ * signal blocked (never recorded, excluded from /proc scans), the wake-up
+ * pipe, leakwatch's signal handlers and the exit snapshot.
+ * Must never: format, allocate or lock in a signal handler (they only write
+ * one byte to the pipe), replace a handler the program installed, or report
+ * our own handler to the program as its "old" action.
+ */
+#include "lw_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+static int lw_pipe[2] = {-1, -1};
+static _Atomic int lw_writer_pid; /* pid that owns the running writer */
+static lw_lock_t lw_writer_lk = LW_LOCK_INIT;
+static _Atomic int lw_exit_state; /* 0 not yet, 1 running, 2 written */
+static int lw_sig_once;
+
+/* Signals we handle: the snapshot signal, SIGINT, SIGTERM. */
+struct lw_sigslot {
+    int sig;
+    _Atomic int managed;     /* our handler is installed */
+    struct sigaction before; /* what was there before us: the program's "old" */
+};
+static struct lw_sigslot lw_sigs[3];
+
+void lw_writer_kick(char what)
+{
+    int fd = lw_pipe[1];
+    if (fd >= 0)
+        lw_sys(SYS_write, fd, &what, 1); /* full pipe: a snapshot is pending anyway */
+}
+
+static void lw_snap_handler(int sig)
+{
+    (void)sig;
+    long e = errno;
+    lw_writer_kick('s');
+    errno = (int)e;
+}
+
+/* SIGINT/SIGTERM with no program handler: ask the writer for the exit
+ * snapshot, wait for it (bounded), then die of the signal as before. */
+static void lw_term_handler(int sig)
+{
+    if (atomic_load(&lw_writer_pid) == lw_sys_getpid() && atomic_load(&lw_exit_state) == 0) {
+        lw_writer_kick('x');
+        uint64_t limit = (uint64_t)lw_opt.exit_grace_ms * 1000000u + 3000000000u;
+        for (uint64_t waited = 0; waited < limit && atomic_load(&lw_exit_state) != 2;
+             waited += 5000000)
+            lw_sys_sleep_ns(5000000);
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    lw_sys6(SYS_rt_sigaction, sig, (long)&dfl, 0, _NSIG / 8, 0, 0);
+    lw_sys_tgkill(lw_sys_getpid(), lw_gettid(), sig);
+}
+
+static struct lw_sigslot *lw_slot(int sig)
+{
+    for (int i = 0; i < 3; i++)
+        if (lw_sigs[i].sig == sig && sig > 0)
+            return &lw_sigs[i];
+    return NULL;
+}
+
+bool lw_sig_managed(int sig, struct sigaction *prog_old)
+{
+    struct lw_sigslot *s = lw_slot(sig);
+    if (!s || !atomic_load(&s->managed))
+        return false;
+    if (prog_old)
+        *prog_old = s->before;
+    return true;
+}
+
+void lw_sig_release(int sig)
+{
+    struct lw_sigslot *s = lw_slot(sig);
+    if (!s || !atomic_exchange(&s->managed, 0))
+        return;
+    if (sig == lw_opt.signo)
+        lw_log_once(&lw_sig_once,
+                    "the program installed its own handler for %s; snapshots on that signal are off",
+                    lw_signame(sig) ? lw_signame(sig) : "the snapshot signal");
+}
+
+static void lw_install(int i, int sig, void (*h)(int), bool also_if_ignored)
+{
+    struct lw_sigslot *s = &lw_sigs[i];
+    struct sigaction old, sa;
+    s->sig = sig;
+    if (!lw_real_sigaction || lw_real_sigaction(sig, NULL, &old) != 0)
+        return;
+    bool dfl = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+    bool ign = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
+    if (!dfl && !(ign && also_if_ignored))
+        return; /* someone (a constructor) got there first: theirs wins */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = h;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    s->before = old;
+    if (lw_real_sigaction(sig, &sa, NULL) == 0)
+        atomic_store(&s->managed, 1);
+}
+
+void lw_signals_install(void)
+{
+    if (lw_opt.signo > 0)
+        lw_install(0, lw_opt.signo, lw_snap_handler, true);
+    if (lw_opt.at_exit) {
+        if (lw_opt.signo != SIGINT)
+            lw_install(1, SIGINT, lw_term_handler, false);
+        if (lw_opt.signo != SIGTERM)
+            lw_install(2, SIGTERM, lw_term_handler, false);
+    }
+}
+
+/* ---- waiting for threads to finish ---- */
+
+struct lw_quiet {
+    bool (*match)(struct lw_thread *, void *);
+    void *arg;
+    int n;
+    uint64_t sig;
+};
+
+static void lw_quiet_one(struct lw_thread *t, void *arg)
+{
+    struct lw_quiet *q = arg;
+    if (!q->match(t, q->arg))
+        return;
+    q->n++;
+    q->sig = q->sig * 31 + atomic_load(&t->waits) * 2 + (uint64_t)t->blocked + (uint64_t)t->tid;
+}
+
+int lw_wait_quiet(int timeout_ms, int quiet_ms, bool (*match)(struct lw_thread *, void *),
+                  void *arg)
+{
+    uint64_t start = lw_now_ns(), last_change = start, last_sig = 0;
+    bool first = true;
+    for (;;) {
+        struct lw_quiet q = {match, arg, 0, atomic_load(&lw_stat_state_changes)};
+        lw_reg_lock();
+        lw_reg_foreach(lw_quiet_one, &q);
+        lw_reg_unlock();
+        uint64_t now = lw_now_ns();
+        if (q.n == 0)
+            return 0;
+        if (first || q.sig != last_sig) {
+            last_sig = q.sig;
+            last_change = now;
+            first = false;
+        }
+        if (now - start >= (uint64_t)timeout_ms * 1000000u ||
+            now - last_change >= (uint64_t)quiet_ms * 1000000u)
+            return q.n;
+        lw_sys_sleep_ns(5000000);
+    }
+}
+
+static bool lw_exit_match(struct lw_thread *t, void *arg)
+{
+    (void)arg;
+    return !t->exited && t->kind != LW_TK_MAIN && t->tid != lw_gettid() && t->created_ns;
+}
+
+void lw_exit_snapshot(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&lw_exit_state, &expect, 1))
+        return;
+    if (lw_running()) {
+        int g = lw_tls_guard;
+        lw_tls_guard = 1;
+        if (lw_opt.exit_grace_ms > 0)
+            lw_wait_quiet(lw_opt.exit_grace_ms, 50, lw_exit_match, NULL);
+        lw_ctx_cancel(LW_CTX_ROOT, LW_CAUSE_PROCESS_EXIT);
+        lw_snapshot_write(LW_TRIG_EXIT, NULL);
+        lw_tls_guard = g;
+    }
+    atomic_store(&lw_exit_state, 2);
+}
+
+/* Also runs in a forked child that exits: its own exit snapshot, with the
+ * child's pid in the file name. */
+static void lw_atexit(void)
+{
+    lw_exit_snapshot();
+}
+
+/* ---- the writer thread ---- */
+
+static void *lw_writer_main(void *arg)
+{
+    (void)arg;
+    lw_tls_guard = 1; /* nothing this thread does is the program's */
+    atomic_store(&lw_writer_tid, lw_gettid());
+    uint64_t interval = (uint64_t)lw_opt.interval_ms * 1000000u;
+    uint64_t next = interval ? lw_now_ns() + interval : 0;
+    for (;;) {
+        struct pollfd p = {lw_pipe[0], POLLIN, 0};
+        struct timespec ts, *tsp = NULL;
+        if (interval) {
+            uint64_t now = lw_now_ns();
+            uint64_t left = next > now ? next - now : 0;
+            ts.tv_sec = (time_t)(left / 1000000000u);
+            ts.tv_nsec = (long)(left % 1000000000u);
+            tsp = &ts;
+        }
+        long r = lw_sys6(SYS_ppoll, (long)&p, 1, (long)tsp, 0, 0, 0);
+        if (r > 0) {
+            char buf[64];
+            long n = lw_sys(SYS_read, lw_pipe[0], buf, sizeof buf);
+            bool snap = false, ex = false, quit = false;
+            for (long i = 0; i < n; i++) {
+                snap |= buf[i] == 's';
+                ex |= buf[i] == 'x';
+                quit |= buf[i] == 'q';
+            }
+            if (ex)
+                lw_exit_snapshot();
+            else if (snap)
+                lw_snapshot_write(LW_TRIG_SIGNAL, NULL);
+            if (quit)
+                break;
+        }
+        if (interval && lw_now_ns() >= next) {
+            if (atomic_load(&lw_exit_state) == 0)
+                lw_snapshot_write(LW_TRIG_INTERVAL, NULL);
+            next += interval;
+            if (next < lw_now_ns())
+                next = lw_now_ns() + interval;
+        }
+    }
+    return NULL;
+}
+
+static void lw_writer_start(void)
+{
+    if (lw_pipe[0] < 0 && lw_sys_pipe(lw_pipe) < 0) {
+        lw_log("cannot create the writer pipe; signal and interval snapshots are off");
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    lw_real_pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t t;
+    int r = lw_real_pthread_create(&t, &attr, lw_writer_main, NULL);
+    pthread_attr_destroy(&attr);
+    lw_real_pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        lw_log("cannot start the writer thread (%s); signal and interval snapshots are off",
+               strerror(r));
+        return;
+    }
+    if (lw_real_pthread_setname_np)
+        lw_real_pthread_setname_np(t, "leakwatch");
+    atomic_store(&lw_writer_pid, lw_sys_getpid());
+}
+
+void lw_writer_ensure(void)
+{
+    if (LW_LIKELY(atomic_load_explicit(&lw_writer_pid, memory_order_relaxed) == lw_sys_getpid()))
+        return;
+    if (!(lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit))
+        return;
+    lw_lock(&lw_writer_lk);
+    if (atomic_load(&lw_writer_pid) != lw_sys_getpid())
+        lw_writer_start();
+    lw_unlock(&lw_writer_lk);
+}
+
+void lw_writer_init(void)
+{
+    if (lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit) {
+        lw_writer_start();
+    }
+    lw_signals_install();
+    if (lw_opt.at_exit)
+        atexit(lw_atexit);
+}
+
+void lw_writer_after_fork_child(void)
+{
+    /* the writer thread does not exist here; a fresh pipe keeps the
+     * child's wake-ups away from the parent's writer */
+    atomic_store(&lw_writer_lk.v, 0);
+    atomic_store(&lw_writer_tid, 0);
+    int old0 = lw_pipe[0], old1 = lw_pipe[1];
+    int fds[2];
+    if (lw_sys_pipe(fds) == 0) {
+        lw_pipe[0] = fds[0];
+        lw_pipe[1] = fds[1];
+    } else {
+        lw_pipe[0] = lw_pipe[1] = -1;
+    }
+    if (old0 >= 0)
+        lw_sys_close(old0);
+    if (old1 >= 0)
+        lw_sys_close(old1);
+    if (atomic_load(&lw_exit_state) == 1)
+        atomic_store(&lw_exit_state, 0);
+}

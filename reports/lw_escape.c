@@ -1,0 +1,202 @@
+/* lw_escape.c — the one place output strings are escaped, for every format.
+ *
+ * Thread names, labels and paths come from the host program and may hold
+ * anything: quotes, newlines, ESC sequences, or UTF-8 cut in half by the
+ * 15-byte thread-name limit. Every writer here decodes UTF-8 strictly and
+ * never emits invalid JSON, ill-formed XML or raw control characters on a
+ * terminal. Must never allocate or fail: bad input is replaced, not
+ * rejected.
+ */
+#include "lw_render_int.h"
+
+#include <string.h>
+
+/* Decodes one code point at s (n bytes left). Returns its length, or 0 for
+ * an invalid sequence (overlong, surrogate, > U+10FFFF, truncated). */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        len = 2, min = 0x80, c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3, min = 0x800, c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4, min = 0x10000, c &= 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+static const char REPLACEMENT[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+void lw_put_json_str(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    putc('"', out);
+    while (n) {
+        unsigned cp;
+        size_t len = utf8_decode(p, n, &cp);
+        if (!len) {
+            fputs(REPLACEMENT, out);
+            p++, n--;
+            continue;
+        }
+        switch (cp) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\b': fputs("\\b", out); break;
+        case '\f': fputs("\\f", out); break;
+        default:
+            if (cp < 0x20 || cp == 0x7f)
+                fprintf(out, "\\u%04x", cp);
+            else
+                fwrite(p, 1, len, out);
+        }
+        p += len, n -= len;
+    }
+    putc('"', out);
+}
+
+void lw_put_xml(FILE *out, const char *s, bool attr)
+{
+    if (!s)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (n) {
+        unsigned cp;
+        size_t len = utf8_decode(p, n, &cp);
+        if (!len) {
+            fputs(REPLACEMENT, out);
+            p++, n--;
+            continue;
+        }
+        switch (cp) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs(attr ? "&quot;" : "\"", out); break;
+        case '\'': fputs(attr ? "&apos;" : "'", out); break;
+        case '\n': fputs(attr ? "&#10;" : "\n", out); break;
+        case '\r': fputs("&#13;", out); break;
+        case '\t': fputs(attr ? "&#9;" : "\t", out); break;
+        default:
+            /* XML 1.0 cannot carry other C0 controls or U+FFFE/U+FFFF even
+             * as character references. */
+            if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
+                fputs(REPLACEMENT, out);
+            else
+                fwrite(p, 1, len, out);
+        }
+        p += len, n -= len;
+    }
+}
+
+/* Shared by text and markdown: makes control characters and bad bytes
+ * visible instead of letting them reach a terminal or a renderer. Returns
+ * true when it wrote something for this code point. */
+static bool put_visible_escape(FILE *out, const unsigned char *p, size_t len, unsigned cp)
+{
+    if (!len) {
+        fprintf(out, "\\x%02x", p[0]);
+        return true;
+    }
+    if (cp == '\n') {
+        fputs("\\n", out);
+        return true;
+    }
+    if (cp == '\t') {
+        fputs("\\t", out);
+        return true;
+    }
+    if (cp < 0x20 || cp == 0x7f) {
+        fprintf(out, "\\x%02x", cp);
+        return true;
+    }
+    if (cp >= 0x80 && cp < 0xa0) { /* C1 controls: CSI (U+009B) starts ANSI sequences too */
+        fprintf(out, "\\u%04x", cp);
+        return true;
+    }
+    return false;
+}
+
+void lw_put_text(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (n) {
+        unsigned cp = 0;
+        size_t len = utf8_decode(p, n, &cp);
+        if (!put_visible_escape(out, p, len, cp))
+            fwrite(p, 1, len, out);
+        p += len ? len : 1;
+        n -= len ? len : 1;
+    }
+}
+
+void lw_put_md(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (n) {
+        unsigned cp = 0;
+        size_t len = utf8_decode(p, n, &cp);
+        if (!put_visible_escape(out, p, len, cp)) {
+            switch (cp) {
+            case '&': fputs("&amp;", out); break;
+            case '<': fputs("&lt;", out); break;
+            case '>': fputs("&gt;", out); break;
+            case '|': case '\\': case '`': case '*': case '_': case '[': case ']':
+            case '#': case '~':
+                putc('\\', out);
+                putc((int)cp, out);
+                break;
+            default: fwrite(p, 1, len, out);
+            }
+        }
+        p += len ? len : 1;
+        n -= len ? len : 1;
+    }
+}
+
+void lw_put_uri_path(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+            putc(c, out);
+        else
+            fprintf(out, "%%%02X", c);
+    }
+}

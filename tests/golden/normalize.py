@@ -24,6 +24,7 @@ Prints the normalised text on stdout.
 """
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -85,7 +86,7 @@ class Norm:
             fr = re.match(r"^(\s*)#\d+ (0x.*)$", line)
             if fr:
                 if FIXTURE_MARK not in fr.group(2) and not self.keep and \
-                        not NEVER_SHOWN.search(fr.group(2)):
+                        not NEVER_SHOWN.search(fr.group(2).replace(self.root, "<ROOT>")):
                     continue
                 line = f"{fr.group(1)}# {fr.group(2)}"
             if re.match(r"^\s*\.\.\. \d+ more frames?$", line):
@@ -96,8 +97,8 @@ class Norm:
     def frames(self, st):
         return [self.value(f) for f in st
                 if isinstance(f, dict) and (self.keep or FIXTURE_MARK in (f.get("file") or "") or
-                                            NEVER_SHOWN.search(" ".join(str(f.get(k) or "") for k in
-                                                                        ("function", "file", "module"))))]
+                                            NEVER_SHOWN.search(" ".join([str(f.get("function") or ""), str(f.get("file") or ""),
+                                                                        os.path.basename(str(f.get("module") or ""))])))]
 
     def value(self, v, key=None, parent=None):
         if isinstance(v, dict):

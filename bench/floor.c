@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -297,7 +298,14 @@ FWD(int, setitimer, (__itimer_which_t w, const struct itimerval *n, struct itime
 FWD(pid_t, fork, (void), ())
 FWD(int, sigaction, (int s, const struct sigaction *a, struct sigaction *o), (s, a, o))
 FWD(__sighandler_t, signal, (int s, __sighandler_t h), (s, h))
+/* sigset is deprecated in glibc's header but still exported (and hooked) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+FWD(__sighandler_t, sigset, (int s, __sighandler_t h), (s, h))
+#pragma GCC diagnostic pop
 FWD(int, sigprocmask, (int how, const sigset_t *s, sigset_t *o), (how, s, o))
+FWD(int, setns, (int fd, int nstype), (fd, nstype))
+FWD(int, unshare, (int flags), (flags))
 FWD(int, execve, (const char *p, char *const a[], char *const e[]), (p, a, e))
 FWD(void *, dlopen, (const char *f, int m), (f, m))
 FWD(int, dlclose, (void *h), (h))

@@ -58,3 +58,21 @@ test-bench-smoke: bench-tools
 	@tail -n 3 $(BENCH_DIR)/smoke.log
 
 TEST_TARGETS += test-bench-smoke
+
+# The hooks' fast paths change nothing a program sees: bench/semcheck.c
+# drives the contended side of every lock/semaphore hook and the thread exits
+# (pthread_exit, hooked or not; cancellation); its output plain and under
+# leakwatch must be identical, and the snapshot must show both exit kinds.
+$(BENCH_DIR)/semcheck: $(BUILD)/obj/bench/semcheck.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< -lpthread -ldl
+.PHONY: test-bench-semantics
+test-bench-semantics: $(BENCH_DIR)/semcheck $(BENCH_SHIM)
+	@rm -f $(BENCH_DIR)/semcheck-*.txt $(BENCH_DIR)/semcheck-snap.json
+	@timeout 60 $(BENCH_DIR)/semcheck > $(BENCH_DIR)/semcheck-plain.txt
+	@LD_PRELOAD=$(abspath $(BENCH_SHIM)) LEAKWATCH_OPTIONS=at_exit=0:quiet=1 timeout 60 \
+	    $(BENCH_DIR)/semcheck $(abspath $(BENCH_DIR))/semcheck-snap.json > $(BENCH_DIR)/semcheck-lw.txt
+	@python3 bench/semcheck.py $(BENCH_DIR)/semcheck-plain.txt $(BENCH_DIR)/semcheck-lw.txt \
+	    $(BENCH_DIR)/semcheck-snap.json $(LW_RESULTS)/test-bench-semantics
+
+TEST_TARGETS += test-bench-semantics

@@ -10,6 +10,7 @@
  */
 #include "lw_internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
@@ -50,6 +51,37 @@ LW_EXPORT lw_sighandler_t signal(int sig, lw_sighandler_t h)
     if (lw_real_sigaction(sig, &sa, NULL) != 0)
         return SIG_ERR;
     lw_sig_release(sig);
+    return (prev.sa_flags & SA_SIGINFO) ? (lw_sighandler_t)(void *)prev.sa_sigaction
+                                        : prev.sa_handler;
+}
+
+/* sigset() installs through glibc's internal sigaction, past the hook
+ * above, and would return leakwatch's handler as the previous disposition.
+ * Forward it, then report what was there before leakwatch. */
+LW_EXPORT lw_sighandler_t sigset(int sig, lw_sighandler_t disp)
+{
+    typedef lw_sighandler_t (*lw_sigset_fn)(int, lw_sighandler_t);
+    static lw_sigset_fn real;
+    if (LW_UNLIKELY(!real)) {
+        real = (lw_sigset_fn)dlsym(RTLD_NEXT, "sigset");
+        if (!real) {
+            errno = ENOSYS;
+            return SIG_ERR;
+        }
+    }
+    struct sigaction prev;
+    if (!lw_sig_managed(sig, &prev)) {
+        /* cppcheck 2.10 takes `real` for an int-returning function here */
+        // cppcheck-suppress CastIntegerToAddressAtReturn
+        return real(sig, disp);
+    }
+    lw_sighandler_t r = real(sig, disp);
+    if (r == SIG_ERR)
+        return r;
+    if (disp != SIG_HOLD)
+        lw_sig_release(sig);
+    if (r == SIG_HOLD)
+        return r;
     return (prev.sa_flags & SA_SIGINFO) ? (lw_sighandler_t)(void *)prev.sa_sigaction
                                         : prev.sa_handler;
 }

@@ -53,7 +53,7 @@ lw_wait_x(const char *call, const char *family, const void *obj, int64_t timeout
           void *caller, bool defer_owner)
 {
     struct lw_wait_info wi = {call, family, (uintptr_t)obj, -1, NULL, 0, timeout,
-                              obj && !defer_owner ? lw_obj_owner((uintptr_t)obj, lw_ctx_current())
+                              obj && !defer_owner ? lw_obj_owner_current((uintptr_t)obj)
                                                   : LW_CTX_NONE,
                               caller};
     return lw_wait_begin2(&wi, holder, 0);
@@ -63,13 +63,11 @@ lw_wait_x(const char *call, const char *family, const void *obj, int64_t timeout
 #define lw_wait_lock(call, family, obj, timeout, holder, caller)                          \
     lw_wait_x(call, family, obj, timeout, holder, caller, true)
 
+/* lw_wait_end touches no errno (plain stores, no calls). */
 static inline void lw_wait_done(uintptr_t tok)
 {
-    if (tok) {
-        int e = errno;
+    if (tok)
         lw_wait_end(tok);
-        errno = e;
-    }
 }
 
 /* A cancellation inside a cancellable wait unwinds past lw_wait_done; the
@@ -229,67 +227,91 @@ static inline int lw_holder(const pthread_mutex_t *m)
  * returns what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and
  * recursive mutexes; an errorcheck mutex held by the caller gives EBUSY and
  * then EDEADLK from the real lock, as without leakwatch. */
-LW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* Fast path shape (checked with objdump -d): the inlined running check (one
+ * global load), an indirect call of the resolved trylock and a compare: 10
+ * instructions, one register saved. The recursion guard is checked only on
+ * the slow path (a trylock that succeeds records nothing anyway), and the
+ * contended bookkeeping lives in a separate cold function reached by a tail
+ * call, so the fast path sets up no frame. */
+#define LW_LOCK_FAST(name, tryname, obj, args, call_args) LW_LOCK_FAST2(name, tryname, obj, args, call_args, 1)
+#define LW_LOCK_FAST2(name, tryname, obj, args, call_args, need)                          \
+    static __attribute__((noinline, cold)) int lw_slow_##name(LW_UNPAREN args, void *caller); \
+    LW_EXPORT int name(LW_UNPAREN args)                                                   \
+    {                                                                                     \
+        /* running implies lw_real_init has resolved every pointer */                  \
+        if (LW_LIKELY(lw_running()) && LW_LIKELY(need)) {                                 \
+            int rc_ = lw_real_##tryname(obj);                                             \
+            if (LW_LIKELY(rc_ != EBUSY))                                                  \
+                return rc_;                                                               \
+            return lw_slow_##name(LW_UNPAREN call_args, LW_CALLER);                       \
+        }                                                                                 \
+        return lw_slow_##name(LW_UNPAREN call_args, NULL);                                \
+    }
+#define LW_UNPAREN(...) __VA_ARGS__
+
+/* caller == NULL: leakwatch is not running (or not initialised yet), and
+ * inside leakwatch's own code (the recursion guard): plain forward.
+ * Otherwise the trylock said EBUSY: record, then block. */
+LW_LOCK_FAST(pthread_mutex_lock, pthread_mutex_trylock, m, (pthread_mutex_t * m), (m))
+static int lw_slow_pthread_mutex_lock(pthread_mutex_t *m, void *caller)
 {
     LW_ENSURE(pthread_mutex_lock);
-    if (!lw_active())
+    if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_lock(m);
-    int rc = lw_real_pthread_mutex_trylock(m);
-    if (LW_LIKELY(rc != EBUSY))
-        return rc;
-    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, -1, lw_holder(m), LW_CALLER);
-    rc = lw_real_pthread_mutex_lock(m);
+    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, -1, lw_holder(m), caller);
+    int rc = lw_real_pthread_mutex_lock(m);
     lw_wait_done(tok);
     return rc;
 }
 
-LW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
+LW_LOCK_FAST(pthread_mutex_timedlock, pthread_mutex_trylock, m,
+             (pthread_mutex_t * m, const struct timespec *abs), (m, abs))
+static int lw_slow_pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs,
+                                           void *caller)
 {
     LW_ENSURE(pthread_mutex_timedlock);
-    if (!lw_active())
+    if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_timedlock(m, abs);
-    int rc = lw_real_pthread_mutex_trylock(m);
-    if (LW_LIKELY(rc != EBUSY))
-        return rc;
-    uintptr_t tok = lw_wait_lock("pthread_mutex_timedlock", "mutex", m, lw_rel(CLOCK_REALTIME, abs),
-                            lw_holder(m), LW_CALLER);
-    rc = lw_real_pthread_mutex_timedlock(m, abs);
+    uintptr_t tok = lw_wait_lock("pthread_mutex_timedlock", "mutex", m,
+                                 lw_rel(CLOCK_REALTIME, abs), lw_holder(m), caller);
+    int rc = lw_real_pthread_mutex_timedlock(m, abs);
     lw_wait_done(tok);
     return rc;
 }
 
-LW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
+/* clocklock may be missing from an old libc: ENOSYS without any trylock
+ * (the slow function checks before touching the lock) */
+LW_LOCK_FAST2(pthread_mutex_clocklock, pthread_mutex_trylock, m,
+              (pthread_mutex_t * m, clockid_t clk, const struct timespec *abs), (m, clk, abs),
+              lw_real_pthread_mutex_clocklock != NULL)
+static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+                                           const struct timespec *abs, void *caller)
 {
     LW_ENSURE(pthread_mutex_clocklock);
     if (!lw_real_pthread_mutex_clocklock)
         return ENOSYS;
-    if (!lw_active())
+    if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_clocklock(m, clk, abs);
-    int rc = lw_real_pthread_mutex_trylock(m);
-    if (LW_LIKELY(rc != EBUSY))
-        return rc;
-    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_rel(clk, abs), lw_holder(m),
-                            LW_CALLER);
-    rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
+    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_rel(clk, abs),
+                                 lw_holder(m), caller);
+    int rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
     lw_wait_done(tok);
     return rc;
 }
 
 /* ---- rwlocks ---- */
 
-#define LW_RW(name, tryname, expr_args, call_args, timeout)                               \
-    LW_EXPORT int name expr_args                                                          \
+#define LW_RW(name, tryname, args, call_args, timeout)                                    \
+    LW_LOCK_FAST2(name, tryname, l, args, call_args, lw_real_##name != NULL)              \
+    static int lw_slow_##name(LW_UNPAREN args, void *caller)                              \
     {                                                                                     \
         LW_ENSURE(name);                                                                  \
         if (!lw_real_##name)                                                              \
             return ENOSYS;                                                                \
-        if (!lw_active())                                                                 \
+        if (!caller || lw_tls_guard)                                                      \
             return lw_real_##name call_args;                                              \
-        int rc = lw_real_##tryname(l);                                                    \
-        if (LW_LIKELY(rc != EBUSY))                                                       \
-            return rc;                                                                    \
-        uintptr_t tok = lw_wait_lock(#name, "rwlock", l, (timeout), 0, LW_CALLER);             \
-        rc = lw_real_##name call_args;                                                    \
+        uintptr_t tok = lw_wait_lock(#name, "rwlock", l, (timeout), 0, caller);           \
+        int rc = lw_real_##name call_args;                                                \
         lw_wait_done(tok);                                                                \
         return rc;                                                                        \
     }
@@ -309,21 +331,34 @@ LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
 
 /* ---- semaphores: trywait first; its EAGAIN must not leak into errno ---- */
 
+/* Same shape as the locks: trywait inline, everything else cold. */
 #define LW_SEM(name, expr_args, call_args, timeout)                                       \
+    static __attribute__((noinline, cold)) int lw_slow_##name(LW_UNPAREN expr_args, int e, \
+                                                              void *caller);              \
     LW_EXPORT int name expr_args                                                          \
+    {                                                                                     \
+        /* running implies lw_real_init has resolved every pointer */                  \
+        if (LW_LIKELY(lw_running()) && LW_LIKELY(lw_real_##name != NULL)) {               \
+            int e = errno;                                                                \
+            if (lw_real_sem_trywait(s) == 0)                                              \
+                return 0;                                                                 \
+            return lw_slow_##name(LW_UNPAREN call_args, e, LW_CALLER);                    \
+        }                                                                                 \
+        return lw_slow_##name(LW_UNPAREN call_args, 0, NULL);                             \
+    }                                                                                     \
+    static int lw_slow_##name(LW_UNPAREN expr_args, int e, void *caller)                  \
     {                                                                                     \
         LW_ENSURE(name);                                                                  \
         if (!lw_real_##name)                                                              \
             return errno = ENOSYS, -1;                                                    \
-        if (!lw_active())                                                                 \
+        if (!caller)                                                                      \
             return lw_real_##name call_args;                                              \
-        int e = errno;                                                                    \
-        if (lw_real_sem_trywait(s) == 0)                                                  \
-            return 0;                                                                     \
         if (errno != EAGAIN)                                                              \
             return -1; /* EINVAL etc: the real wait would say the same */                 \
         errno = e;                                                                        \
-        uintptr_t tok = lw_wait(#name, "sem", s, (timeout), 0, LW_CALLER);                \
+        if (lw_tls_guard)                                                                 \
+            return lw_real_##name call_args;                                              \
+        uintptr_t tok = lw_wait(#name, "sem", s, (timeout), 0, caller);                   \
         int rc = lw_real_##name call_args;                                                \
         lw_wait_done(tok);                                                                \
         return rc;                                                                        \
@@ -412,7 +447,7 @@ LW_EXPORT long syscall(long nr, ...)
                              : lw_rel((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
                                       ts);
             struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to,
-                                      lw_obj_owner((uintptr_t)a, lw_ctx_current()), LW_CALLER};
+                                      lw_obj_owner_current((uintptr_t)a), LW_CALLER};
             tok = lw_wait_begin2(&wi, 0, 0);
         }
     }

@@ -92,6 +92,11 @@ static inline bool lw_running(void)
 {
     return LW_LIKELY(atomic_load_explicit(&lw_state, memory_order_relaxed) == LW_ST_RUN);
 }
+/* lw_active() for the hot hooks: two loads and no call. */
+static inline __attribute__((always_inline)) bool lw_active_inline(void)
+{
+    return lw_running() && LW_LIKELY(!lw_tls_guard);
+}
 /* The current thread's record, attaching the main thread lazily. */
 struct lw_thread *lw_self_get(void);
 
@@ -202,7 +207,9 @@ struct lw_thread {
     _Atomic uint32_t seq;
     int blocked;
     struct lw_blocked b;
-    uintptr_t bkey_ip, bkey_sp;
+    uintptr_t bkey_ip, bkey_sp;   /* call site of the stack in stacks[depth..] */
+    uintptr_t bprev_ip, bprev_sp; /* the site before it */
+    int bfull;                    /* that stack is a full unwind, not just the caller */
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
     int cstack_n;
     uintptr_t stacks[]; /* creation stack [depth], blocked stack [depth] */
@@ -280,6 +287,10 @@ int lw_objects_init(void);
 void lw_obj_set(uintptr_t addr, lw_ctx_id owner);     /* init calls */
 void lw_obj_remove(uintptr_t addr);                   /* destroy calls */
 lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent); /* wait path */
+/* lw_obj_owner(addr, lw_ctx_current()) through a per-thread one-entry
+ * cache (the current context is computed only on a miss) */
+lw_ctx_id lw_obj_owner_current(uintptr_t addr);
+void lw_obj_cache_reset(void); /* this thread's cache (tests, fork child) */
 extern _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
 
 /* ---- stacks (lw_stack.c) ---- */
@@ -301,6 +312,8 @@ void lw_snapshot_after_fork_child(void);
 void lw_snapshot_lock_for_fork(bool lock);
 /* writer-side state for excluding our own thread from /proc scans */
 extern _Atomic int lw_writer_tid;
+/* 1 while a writer thread is being started (its tid not yet published) */
+extern _Atomic int lw_writer_starting;
 
 /* ---- writer thread and triggers (lw_writer.c) ---- */
 void lw_writer_init(void);

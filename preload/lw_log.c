@@ -24,10 +24,14 @@ void lw_log_open(const char *dest)
         lw_log_fd = 2;
         return;
     }
-    int fd = lw_sys_open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* O_NONBLOCK: a FIFO nobody reads would block open(2) — and the host's
+     * start — for ever (ENXIO instead), and a full one would block every
+     * message (they are dropped instead). Regular files ignore it. */
+    int fd = lw_sys_open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                         0600);
     if (fd < 0) {
         lw_log_fd = 2;
-        lw_log("cannot open log file %s (errno %d); logging to stderr", dest, -fd);
+        lw_log("cannot open log file %s: %s; logging to stderr", dest, strerror(-fd));
         return;
     }
     lw_log_fd = fd;

@@ -86,11 +86,27 @@ static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
     return NULL;
 }
 
+/* Per-thread one-entry cache for the wait path: a thread that waits on the
+ * same object again (a worker's queue condvar, a ping-pong semaphore) skips
+ * the table probe. Any init/destroy bumps lw_obj_gen after changing the
+ * table, and a cached entry is used only while the generation it was read
+ * under is current; only owners found in the table are cached. */
+static _Atomic uint32_t lw_obj_gen;
+static LW_TLS uintptr_t lw_oc_addr;
+static LW_TLS lw_ctx_id lw_oc_owner;
+static LW_TLS uint32_t lw_oc_gen;
+
+static inline void lw_obj_gen_bump(void)
+{
+    atomic_fetch_add_explicit(&lw_obj_gen, 1, memory_order_release);
+}
+
 void lw_obj_set(uintptr_t addr, lw_ctx_id owner)
 {
     struct lw_obj *o = lw_obj_slot(addr, true);
     if (o)
         atomic_store_explicit(&o->owner, owner, memory_order_release);
+    lw_obj_gen_bump();
 }
 
 void lw_obj_remove(uintptr_t addr)
@@ -101,6 +117,7 @@ void lw_obj_remove(uintptr_t addr)
         atomic_store_explicit(&o->addr, LW_OBJ_TOMB, memory_order_release);
         atomic_fetch_sub_explicit(&lw_stat_objects, 1, memory_order_relaxed);
     }
+    lw_obj_gen_bump();
 }
 
 lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent)
@@ -121,4 +138,23 @@ lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent)
     if (atomic_compare_exchange_strong(&o->owner, &zero, if_absent))
         return if_absent;
     return zero;
+}
+
+lw_ctx_id lw_obj_owner_current(uintptr_t addr)
+{
+    uint32_t g = atomic_load_explicit(&lw_obj_gen, memory_order_acquire);
+    if (LW_LIKELY(addr == lw_oc_addr && g == lw_oc_gen && addr))
+        return lw_oc_owner;
+    lw_ctx_id id = lw_obj_owner(addr, lw_ctx_current());
+    if (id != LW_CTX_NONE) {
+        lw_oc_addr = addr;
+        lw_oc_owner = id;
+        lw_oc_gen = g;
+    }
+    return id;
+}
+
+void lw_obj_cache_reset(void)
+{
+    lw_oc_addr = 0;
 }

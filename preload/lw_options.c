@@ -182,8 +182,8 @@ int lw_options_parse(struct lw_options *o, const char *s, void (*err)(const char
         if (len == 0) {
             /* empty item ("a=1::b=2"): nothing to do */
         } else if (!eq) {
-            lw_opt_err(err, arg, "LEAKWATCH_OPTIONS: '%.*s' is not key=value; ignored", (int)len,
-                       s);
+            lw_opt_err(err, arg, "LEAKWATCH_OPTIONS: '%.*s%s' is not key=value; ignored",
+                       (int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
             bad++;
         } else {
             size_t klen = (size_t)(eq - s);
@@ -193,14 +193,18 @@ int lw_options_parse(struct lw_options *o, const char *s, void (*err)(const char
                     strncmp(lw_opt_table[i].key, s, klen) == 0)
                     d = &lw_opt_table[i];
             if (!d) {
-                lw_opt_err(err, arg, "LEAKWATCH_OPTIONS: unknown key '%.*s'; ignored (help=1 lists keys)",
-                           (int)klen, s);
+                lw_opt_err(err, arg,
+                           "LEAKWATCH_OPTIONS: unknown key '%.*s%s'; ignored (help=1 lists keys)",
+                           (int)(klen > 64 ? 64 : klen), s, klen > 64 ? "..." : "");
                 bad++;
             } else {
-                const char *why = lw_opt_apply(o, d, eq + 1, len - klen - 1);
+                size_t vlen = len - klen - 1;
+                const char *why = lw_opt_apply(o, d, eq + 1, vlen);
                 if (why) {
-                    lw_opt_err(err, arg, "LEAKWATCH_OPTIONS: bad value '%.*s' for %s (%s); ignored",
-                               (int)(len - klen - 1), eq + 1, d->key, why);
+                    /* quote at most 64 bytes: the reason must fit on the line */
+                    lw_opt_err(err, arg, "LEAKWATCH_OPTIONS: bad value '%.*s%s' for %s (%s); ignored",
+                               (int)(vlen > 64 ? 64 : vlen), eq + 1, vlen > 64 ? "..." : "", d->key,
+                               why);
                     bad++;
                 }
             }

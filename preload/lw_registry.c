@@ -12,6 +12,7 @@
 #include "lw_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #define LW_REG_CHUNK 1024u
@@ -91,7 +92,9 @@ struct lw_thread *lw_reg_alloc(void)
         return NULL;
     }
     uint32_t idx = t->index;
-    memset(t, 0, lw_reg_size);
+    /* the stack arrays are read only up to cstack_n / b.nstack, which
+     * start at 0: clearing them too wrote ~500 more bytes per thread */
+    memset(t, 0, offsetof(struct lw_thread, stacks));
     t->index = idx;
     t->in_use = 1;
     t->serial = ++lw_reg_serial;
@@ -316,15 +319,64 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
 
 /* ---- blocked state ---- */
 
+/* Blocked stacks are captured lazily, per call site (return address of the
+ * hook + this frame's address, so the same line reached through a
+ * different call chain counts as another site):
+ * - a site seen for the first time records only the program's caller
+ *   frame (1 frame, no unwind);
+ * - the second wait at the same site (the last or the one before it) walks
+ *   the whole stack with libunwind, and later waits there reuse it.
+ * Why: a thread's first unwind cost ~16,000 instructions, ~27
+ * rt_sigprocmask calls (libunwind's global cache lock masks signals) and a
+ * 2 KiB frame that touched a fresh page of the thread's stack; threads
+ * that block once (a pool parked until shutdown, 2,000 threads released by
+ * one broadcast) paid it for a stack nobody had asked for yet. Trade-off:
+ * a thread blocked in its very first wait at a site shows only the caller
+ * frame (the function that made the call) until it waits there again.
+ * Runs with the recursion guard held and errno saved (libunwind may call
+ * hooked names and set errno). */
+static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_t ip,
+                                                   uintptr_t sp, int skip)
+{
+    bool again = (t->bkey_ip == ip && t->bkey_sp == sp) ||
+                 (t->bprev_ip == ip && t->bprev_sp == sp);
+    if (t->bkey_ip != ip || t->bkey_sp != sp) {
+        t->bprev_ip = t->bkey_ip;
+        t->bprev_sp = t->bkey_sp;
+    }
+    t->bkey_ip = ip;
+    t->bkey_sp = sp;
+    if (!again) {
+        lw_thread_bstack(t)[0] = ip;
+        t->b.nstack = 1;
+        t->bfull = 0;
+        return;
+    }
+    int saved = errno;
+    lw_tls_guard = 1;
+    int n = lw_stack_capture_walk(lw_thread_bstack(t), lw_stack_depth(), skip + 1); /* + us */
+    lw_tls_guard = 0;
+    errno = saved;
+    if (n <= 0) { /* fork gate closed, or no unwind info: keep the caller */
+        lw_thread_bstack(t)[0] = ip;
+        n = 1;
+    }
+    t->b.nstack = n;
+    t->bfull = 1;
+}
+
 /* Both entry points inline the body so the stack always holds exactly one
- * leakwatch frame plus the hook above the program's caller. */
+ * leakwatch frame plus the hook above the program's caller. Only the
+ * thread itself writes its record here: plain stores, no locked
+ * instruction, no errno traffic (nothing here sets errno; lw_wait_site
+ * saves it around the unwind). */
 static inline __attribute__((always_inline)) uintptr_t
 lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
 {
     if (!lw_running() || lw_tls_guard)
         return 0;
-    struct lw_thread *t = lw_self_get();
-    if (!t)
+    struct lw_thread *t = lw_self;
+    if (LW_UNLIKELY(!t) && !(t = lw_self_get()))
         return 0; /* a thread leakwatch did not see start */
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     /* Still blocked: a wait inside a signal handler that interrupted a wait
@@ -332,30 +384,25 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
      * siglongjmp (this frame is not deeper: the old state is stale). */
     if (t->blocked && sp < t->b_sp)
         return 0;
-    int saved = errno;
-    lw_tls_guard = 1;
     lw_ctx_id cur = t->ctx_depth ? t->ctx_stack[t->ctx_depth - 1] : t->ctx;
     lw_bump(&t->waits);
     if (cur && lw_ctx_cancelled(cur))
         lw_bump(&t->wakes_since_cancel);
-    /* Lazy blocked stack: unwind only when the call site (return address of
-     * the hook and the caller's stack position) differs from last time. */
-    bool unwind = t->bkey_ip != (uintptr_t)wi->caller || t->bkey_sp != sp;
+    uintptr_t ip = (uintptr_t)wi->caller;
     lw_seq_begin(t);
-    if (unwind) {
-        /* skip lw_wait_begin2 (and lw_wait_begin) + the hook */
-        t->b.nstack = lw_stack_capture_walk(lw_thread_bstack(t), lw_stack_depth(), 2);
-        t->bkey_ip = (uintptr_t)wi->caller;
-        t->bkey_sp = sp;
-    }
+    if (LW_UNLIKELY(!t->bfull || t->bkey_ip != ip || t->bkey_sp != sp))
+        lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
     t->b.call = wi->call;
     t->b.family = wi->family;
     t->b.object = wi->object;
-    t->b.caller = (uintptr_t)wi->caller;
+    t->b.caller = ip;
     t->b.fd = wi->fd;
-    int n = wi->fds ? (wi->nfds < LW_WAIT_FDS ? wi->nfds : LW_WAIT_FDS) : 0;
-    for (int i = 0; i < n; i++)
-        t->b.fds[i] = wi->fds[i];
+    int n = 0;
+    if (LW_UNLIKELY(wi->fds != NULL)) {
+        n = wi->nfds < LW_WAIT_FDS ? wi->nfds : LW_WAIT_FDS;
+        for (int i = 0; i < n; i++)
+            t->b.fds[i] = wi->fds[i];
+    }
     t->b.nfds = n;
     t->b.owner = wi->owner;
     t->b.holder_tid = holder_tid;
@@ -365,8 +412,6 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     t->b_sp = sp;
     t->blocked = 1;
     lw_seq_end(t);
-    lw_tls_guard = 0;
-    errno = saved;
     return (uintptr_t)t;
 }
 

@@ -429,11 +429,17 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
     if (g.v && g.pool)
         lw_reg_foreach(lw_copy_one, &g);
     lw_reg_unlock();
-    qsort(g.v, g.n, sizeof *g.v, lw_tcopy_cmp);
+    if (g.n > 0) /* g.v is NULL when malloc failed; qsort(NULL, 0) is undefined */
+        qsort(g.v, g.n, sizeof *g.v, lw_tcopy_cmp);
 
     lw_json_arr_begin(w);
     int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
+    /* A snapshot racing another thread's start of the writer (a forked
+     * child snapshotting at once) would list the new writer as a foreign
+     * program thread: wait, bounded, until its tid is published. */
+    for (int i = 0; i < 2000 && atomic_load(&lw_writer_starting); i++)
+        lw_sys_sleep_ns(50000);
     int me = lw_writer_tid;
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {

@@ -41,6 +41,7 @@ __attribute__((weak)) uint64_t lw_timers_owner_of_tid(int tid)
 }
 
 _Atomic int lw_writer_tid;
+_Atomic int lw_writer_starting;
 static _Atomic uint64_t lw_snap_seq;
 static lw_lock_t lw_snap_lk = LW_LOCK_INIT;
 static int lw_snap_fail_once;

@@ -71,11 +71,28 @@ static struct lw_sigslot *lw_slot(int sig)
     return NULL;
 }
 
+/* Is leakwatch's handler still the one installed? sigset(), sysv_signal()
+ * and bsd_signal() reach the kernel through glibc's internal sigaction, past
+ * our hooks: a program that used them owns the signal now. */
+static bool lw_still_ours(int sig)
+{
+    struct sigaction cur;
+    if (!lw_real_sigaction || lw_real_sigaction(sig, NULL, &cur) != 0)
+        return true;
+    if (cur.sa_flags & SA_SIGINFO)
+        return false;
+    return cur.sa_handler == lw_snap_handler || cur.sa_handler == lw_term_handler;
+}
+
 bool lw_sig_managed(int sig, struct sigaction *prog_old)
 {
     struct lw_sigslot *s = lw_slot(sig);
     if (!s || !atomic_load(&s->managed))
         return false;
+    if (!lw_still_ours(sig)) {
+        lw_sig_release(sig);
+        return false;
+    }
     if (prog_old)
         *prog_old = s->before;
     return true;
@@ -230,8 +247,10 @@ static void *lw_writer_main(void *arg)
                 lw_exit_snapshot();
             else if (snap)
                 lw_snapshot_write(LW_TRIG_SIGNAL, NULL);
-            if (quit)
+            if (quit) {
+                atomic_store(&lw_writer_tid, 0);
                 break;
+            }
         }
         if (interval && lw_now_ns() >= next) {
             if (atomic_load(&lw_exit_state) == 0)
@@ -258,10 +277,12 @@ static void lw_writer_start(void)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     pthread_t t;
+    atomic_store(&lw_writer_starting, 1);
     int r = lw_real_pthread_create(&t, &attr, lw_writer_main, NULL);
     pthread_attr_destroy(&attr);
     lw_real_pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
+        atomic_store(&lw_writer_starting, 0);
         lw_log("cannot start the writer thread (%s); signal and interval snapshots are off",
                strerror(r));
         return;
@@ -269,6 +290,12 @@ static void lw_writer_start(void)
     if (lw_real_pthread_setname_np)
         lw_real_pthread_setname_np(t, "leakwatch");
     atomic_store(&lw_writer_pid, lw_sys_getpid());
+    /* Until the writer has published its tid a snapshot would list it as
+     * a foreign thread of the program (seen in forked children that
+     * snapshot at once): wait for it, bounded. */
+    for (int i = 0; i < 2000 && atomic_load(&lw_writer_tid) == 0; i++)
+        lw_sys_sleep_ns(50000);
+    atomic_store(&lw_writer_starting, 0);
 }
 
 void lw_writer_ensure(void)
@@ -281,6 +308,31 @@ void lw_writer_ensure(void)
     if (atomic_load(&lw_writer_pid) != lw_sys_getpid())
         lw_writer_start();
     lw_unlock(&lw_writer_lk);
+}
+
+/* Stop the writer so the process is single-threaded again: unshare(2)
+ * with CLONE_NEWUSER and setns(2) into a user or mount namespace fail with
+ * EINVAL in a multi-threaded process, and a single-threaded host must not
+ * lose them because of our helper. Returns true once the thread is gone
+ * (bounded wait); lw_writer_ensure starts a new one. */
+bool lw_writer_stop(void)
+{
+    int pid = lw_sys_getpid();
+    int tid = atomic_load(&lw_writer_tid);
+    if (atomic_load(&lw_writer_pid) != pid || tid == 0)
+        return false;
+    lw_lock(&lw_writer_lk);
+    lw_writer_kick('q');
+    bool gone = false;
+    for (int i = 0; i < 2000 && !gone; i++) {
+        gone = lw_sys_tgkill(pid, tid, 0) == -ESRCH;
+        if (!gone)
+            lw_sys_sleep_ns(1000000);
+    }
+    if (gone)
+        atomic_store(&lw_writer_pid, 0);
+    lw_unlock(&lw_writer_lk);
+    return gone;
 }
 
 void lw_writer_init(void)

@@ -28,3 +28,4 @@ $(eval $(call lw_unit_runner,preload,$$(PRELOAD_CORE_SRCS),$$(PRELOAD_UNIT_LDLIB
 $(eval $(call lw_unit_runner,analyzer,$$(ANALYZER_LIB_SRCS) $$(REPORTS_SRCS),$$(ANALYZER_LDLIBS)))
 $(eval $(call lw_unit_runner,reports,$$(REPORTS_SRCS),))
 -include tests/e2e/sockets/module.mk
+-include tests/torture/module.mk

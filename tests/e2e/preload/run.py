@@ -533,7 +533,8 @@ def exported_symbols():
         "pthread_rwlock_clockrdlock", "pthread_rwlock_clockwrlock", "pthread_barrier_init",
         "pthread_barrier_destroy", "pthread_barrier_wait", "sem_init", "sem_destroy",
         "sem_wait", "sem_timedwait", "sem_clockwait", "nanosleep", "clock_nanosleep",
-        "usleep", "sleep", "syscall", "sigaction", "signal"}
+        "usleep", "sleep", "syscall", "sigaction", "signal", "sigset",
+        "unshare", "setns"}
     # names of the sockets/timers family (issue 5), exported by their hook files
     sockets = {
         "socket", "socketpair", "accept", "accept4", "connect", "close", "close_range",

@@ -1,0 +1,179 @@
+/* Unit tests of the shim's cheap wait path (linked directly, no
+ * interposition): lazy blocked stacks per call site, and the per-thread
+ * wait-object owner cache and its invalidation by init/destroy. */
+#include "../../preload/lw_internal.h"
+
+#include <check.h>
+#include <string.h>
+
+static void setup_tables(void)
+{
+    lw_options_defaults(&lw_opt);
+    lw_opt.quiet = 1;
+    ck_assert_int_eq(lw_registry_init(), 0);
+    ck_assert_int_eq(lw_ctx_init(), 0);
+    ck_assert_int_eq(lw_objects_init(), 0);
+    ck_assert_int_eq(lw_stack_init(), 0);
+}
+
+static struct lw_thread *fake_self(void)
+{
+    struct lw_thread *t = lw_reg_alloc();
+    ck_assert_ptr_nonnull(t);
+    t->kind = LW_TK_TRACKED;
+    t->tid = lw_gettid();
+    t->pt = pthread_self();
+    t->ctx = lw_ctx_new(LW_CTX_ROOT, LW_CK_THREAD, NULL, t->tid, 0x1234, false);
+    lw_reg_hash_insert(t);
+    lw_self = t;
+    atomic_store(&lw_state, LW_ST_RUN);
+    return t;
+}
+
+static void drop_self(struct lw_thread *t)
+{
+    atomic_store(&lw_state, LW_ST_OFF);
+    lw_self = NULL;
+    lw_reg_free(t);
+}
+
+/* Two "hooks" at different call sites: each calls lw_wait_begin with its
+ * own return address as the caller, the way the interposed functions do. */
+static uintptr_t last_caller;
+
+static __attribute__((noinline)) uintptr_t hook_a(void)
+{
+    struct lw_wait_info wi = {"sem_wait", "sem", 0x1000, -1, NULL, 0, -1, 0,
+                              __builtin_return_address(0)};
+    last_caller = (uintptr_t)wi.caller;
+    uintptr_t r = lw_wait_begin(&wi);
+    __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+    return r;
+}
+
+static __attribute__((noinline)) uintptr_t hook_b(void)
+{
+    struct lw_wait_info wi = {"nanosleep", "sleep", 0, -1, NULL, 0, 1000, 0,
+                              __builtin_return_address(0)};
+    last_caller = (uintptr_t)wi.caller;
+    uintptr_t r = lw_wait_begin(&wi);
+    __asm__ volatile("" ::: "memory");
+    return r;
+}
+
+static __attribute__((noinline)) void site_a(void)
+{
+    lw_wait_end(hook_a());
+    __asm__ volatile("" ::: "memory");
+}
+
+static __attribute__((noinline)) void site_b(void)
+{
+    lw_wait_end(hook_b());
+    __asm__ volatile("" ::: "memory");
+}
+
+/* Begin a wait at site A and read the blocked state while it is active. */
+static __attribute__((noinline)) int blocked_at_a(uintptr_t *st, uintptr_t *caller)
+{
+    uintptr_t tok = hook_a();
+    ck_assert(tok != 0);
+    *caller = last_caller;
+    struct lw_blocked b;
+    ck_assert(lw_thread_read_blocked(lw_self, &b, st));
+    ck_assert_uint_eq(b.caller, *caller);
+    lw_wait_end(tok);
+    __asm__ volatile("" ::: "memory");
+    return b.nstack;
+}
+
+START_TEST(lazy_stack_per_site)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    uintptr_t st[LW_MAX_DEPTH], caller = 0;
+    /* first wait at a site: only the caller frame, no unwind */
+    int n = blocked_at_a(st, &caller);
+    ck_assert_int_eq(n, 1);
+    ck_assert_uint_eq(st[0], caller);
+    ck_assert_int_eq(t->bfull, 0);
+    /* second wait at the same site: the whole stack, starting at the
+     * program's caller (the skip count drops leakwatch's frame and the
+     * hook), and deeper than one frame */
+    n = blocked_at_a(st, &caller);
+    ck_assert_int_gt(n, 2);
+    ck_assert_uint_eq(st[0], caller);
+    ck_assert_int_eq(t->bfull, 1);
+    /* later waits there reuse it */
+    n = blocked_at_a(st, &caller);
+    ck_assert_int_gt(n, 2);
+    ck_assert_uint_eq(st[0], caller);
+    /* another site: caller only again; coming back to the previous site
+     * (alternating between two sites) unwinds at once */
+    site_b();
+    ck_assert_int_eq(t->bfull, 0);
+    ck_assert_int_eq(t->b.nstack, 1);
+    n = blocked_at_a(st, &caller);
+    ck_assert_int_gt(n, 2);
+    ck_assert_uint_eq(st[0], caller);
+    /* waits are all counted, the state is cleared after each */
+    ck_assert_uint_eq(atomic_load(&t->waits), 5);
+    struct lw_blocked b;
+    ck_assert(!lw_thread_read_blocked(t, &b, st));
+    drop_self(t);
+}
+END_TEST
+
+START_TEST(lazy_stack_site_loop)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    for (int i = 0; i < 4; i++)
+        site_a();
+    ck_assert_int_eq(t->bfull, 1);
+    ck_assert_int_gt(t->b.nstack, 2);
+    drop_self(t);
+}
+END_TEST
+
+START_TEST(owner_cache_invalidation)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    static char objs[64];
+    uintptr_t a = (uintptr_t)&objs[0], b = (uintptr_t)&objs[16];
+    lw_obj_cache_reset();
+    lw_obj_set(a, 5);
+    ck_assert_uint_eq(lw_obj_owner_current(a), 5);
+    ck_assert_uint_eq(lw_obj_owner_current(a), 5); /* cached */
+    /* destroy + init by another context: the cache must not answer 5 */
+    lw_obj_remove(a);
+    lw_obj_set(a, 9);
+    ck_assert_uint_eq(lw_obj_owner_current(a), 9);
+    /* destroyed and never re-initialised: the waiter (current context)
+     * becomes the owner, as for a static initialiser */
+    lw_obj_remove(a);
+    ck_assert_uint_eq(lw_obj_owner_current(a), t->ctx);
+    /* a statically initialised object: first toucher owns it; switching
+     * objects replaces the one entry */
+    ck_assert_uint_eq(lw_obj_owner_current(b), t->ctx);
+    lw_obj_set(a, 11);
+    ck_assert_uint_eq(lw_obj_owner_current(a), 11);
+    ck_assert_uint_eq(lw_obj_owner_current(b), t->ctx);
+    ck_assert_uint_eq(lw_obj_owner(b, LW_CTX_NONE), t->ctx);
+    lw_obj_remove(a);
+    lw_obj_remove(b);
+    drop_self(t);
+}
+END_TEST
+
+Suite *lw_suite_preload_lazy(void)
+{
+    Suite *s = suite_create("preload_lazy");
+    TCase *tc = tcase_create("lazy");
+    tcase_add_test(tc, lazy_stack_per_site);
+    tcase_add_test(tc, lazy_stack_site_loop);
+    tcase_add_test(tc, owner_cache_invalidation);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -120,6 +120,7 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
     int ds = PTHREAD_CREATE_JOINABLE;
     if (attr && pthread_attr_getdetachstate(attr, &ds) == 0 && ds == PTHREAD_CREATE_DETACHED)
         t->detached = 1;
+    lw_reg_publish(t);
     lw_tls_guard = 0;
     int saved = errno;
     int rc = lw_real_pthread_create(thr, attr, lw_thread_start, t);

@@ -177,6 +177,7 @@ struct lw_blocked {
 };
 struct lw_thread {
     uint32_t in_use;
+    uint32_t filling; /* allocated, fields not yet written: snapshots skip it */
     uint32_t index;
     struct lw_thread *next_free;
     struct lw_thread *hash_next;
@@ -223,7 +224,9 @@ static inline uintptr_t *lw_thread_bstack(struct lw_thread *t)
     return t->stacks + lw_stack_depth();
 }
 int lw_registry_init(void);
-struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use; NULL when full */
+struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */
+/* The record is filled in: make it visible to lw_reg_foreach (release). */
+void lw_reg_publish(struct lw_thread *t);
 void lw_reg_free(struct lw_thread *t); /* drops its context ref */
 void lw_reg_hash_insert(struct lw_thread *t); /* takes the lock */
 /* pthread_create returned: unpin t, hash it (ok) or free it (!ok); frees a

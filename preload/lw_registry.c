@@ -97,6 +97,9 @@ struct lw_thread *lw_reg_alloc(void)
     memset(t, 0, offsetof(struct lw_thread, stacks));
     t->index = idx;
     t->in_use = 1;
+    /* invisible to snapshots until the creator has filled it in (a
+     * half-filled record showed as a tracked thread with tid 0; TSan) */
+    t->filling = 1;
     t->serial = ++lw_reg_serial;
     atomic_fetch_add(&lw_stat_live, 1);
     lw_reg_unlock();
@@ -197,12 +200,17 @@ void lw_reg_free(struct lw_thread *t)
     lw_reg_unlock();
 }
 
+void lw_reg_publish(struct lw_thread *t)
+{
+    __atomic_store_n(&t->filling, 0, __ATOMIC_RELEASE);
+}
+
 void lw_reg_foreach(void (*fn)(struct lw_thread *t, void *arg), void *arg)
 {
     for (uint32_t c = 0; c < lw_reg_nchunks; c++)
         for (uint32_t i = 0; i < LW_REG_CHUNK; i++) {
             struct lw_thread *t = lw_reg_at(c * LW_REG_CHUNK + i);
-            if (t->in_use)
+            if (t->in_use && !__atomic_load_n(&t->filling, __ATOMIC_ACQUIRE))
                 fn(t, arg);
         }
 }

@@ -66,6 +66,7 @@ static void lw_make_main_record(void)
     lw_ctx_ref(LW_CTX_ROOT);
     lw_ctx_set_owner(LW_CTX_ROOT, t->tid);
     t->pt = 0;
+    lw_reg_publish(t);
     lw_main_rec = t;
     if (lw_gettid() == t->tid) {
         t->pt = pthread_self();

@@ -20,6 +20,8 @@ static void *worker(void *arg)
     long id = (long)arg;
     int me = lw_gettid();
     struct lw_thread *self = lw_reg_alloc();
+    if (self)
+        lw_reg_publish(self);
     if (!self)
         return (void *)1L;
     self->kind = LW_TK_TRACKED;
@@ -31,6 +33,8 @@ static void *worker(void *arg)
     for (int i = 0; i < rounds; i++) {
         /* a child record, as pthread_create would make */
         struct lw_thread *t = lw_reg_alloc();
+        if (t)
+            lw_reg_publish(t);
         if (!t)
             continue;
         pthread_t fake = (pthread_t)(0x100000 * (id + 1) + (uintptr_t)i * 16);

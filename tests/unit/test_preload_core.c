@@ -150,6 +150,8 @@ static void setup_tables(void)
 static struct lw_thread *fake_thread(pthread_t pt, int tid)
 {
     struct lw_thread *t = lw_reg_alloc();
+    if (t)
+        lw_reg_publish(t);
     ck_assert_ptr_nonnull(t);
     t->kind = LW_TK_TRACKED;
     t->tid = tid;

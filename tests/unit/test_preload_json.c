@@ -188,6 +188,8 @@ START_TEST(snapshot_roundtrip)
     ck_assert_int_eq(lw_objects_init(), 0);
     lw_stack_init();
     struct lw_thread *t = lw_reg_alloc();
+    if (t)
+        lw_reg_publish(t);
     t->kind = LW_TK_MAIN;
     t->tid = getpid();
     t->ctx = LW_CTX_ROOT;

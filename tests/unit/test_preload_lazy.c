@@ -19,6 +19,8 @@ static void setup_tables(void)
 static struct lw_thread *fake_self(void)
 {
     struct lw_thread *t = lw_reg_alloc();
+    if (t)
+        lw_reg_publish(t);
     ck_assert_ptr_nonnull(t);
     t->kind = LW_TK_TRACKED;
     t->tid = lw_gettid();

@@ -18,14 +18,12 @@ ANALYZER_LDLIBS := $(shell pkg-config --libs jansson libdw libelf) -lstdc++
 EXTRA_CFLAGS_analyzer += -Ianalyzer
 
 ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))
-# reports/module.mk is read after this fragment, so REPORTS_SRCS is only
-# known at secondary expansion ($$).
-.SECONDEXPANSION:
-ANALYZER_REPORTS_OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORTS_SRCS))
+# The top Makefile reads reports/module.mk first, so REPORTS_SRCS is known.
+ANALYZER_REPORTS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORTS_SRCS))
 
-$(BUILD)/leakwatch-diff: $(BUILD)/obj/analyzer/lw_diff_main.o $(ANALYZER_OBJS) $$(ANALYZER_REPORTS_OBJS)
+$(BUILD)/leakwatch-diff: $(BUILD)/obj/analyzer/lw_diff_main.o $(ANALYZER_OBJS) $(ANALYZER_REPORTS_OBJS)
 	$(CC) -o $@ $^ $(ANALYZER_LDLIBS)
-$(BUILD)/leakwatch-show: $(BUILD)/obj/analyzer/lw_show_main.o $(ANALYZER_OBJS) $$(ANALYZER_REPORTS_OBJS)
+$(BUILD)/leakwatch-show: $(BUILD)/obj/analyzer/lw_show_main.o $(ANALYZER_OBJS) $(ANALYZER_REPORTS_OBJS)
 	$(CC) -o $@ $^ $(ANALYZER_LDLIBS)
 
 ALL_TARGETS += $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show

@@ -221,6 +221,7 @@ static void *lw_writer_main(void *arg)
     (void)arg;
     lw_tls_guard = 1; /* nothing this thread does is the program's */
     atomic_store(&lw_writer_tid, lw_gettid());
+    atomic_store(&lw_writer_starting, 0); /* snapshots can now exclude us */
     uint64_t interval = (uint64_t)lw_opt.interval_ms * 1000000u;
     uint64_t next = interval ? lw_now_ns() + interval : 0;
     for (;;) {
@@ -290,12 +291,10 @@ static void lw_writer_start(void)
     if (lw_real_pthread_setname_np)
         lw_real_pthread_setname_np(t, "leakwatch");
     atomic_store(&lw_writer_pid, lw_sys_getpid());
-    /* Until the writer has published its tid a snapshot would list it as
-     * a foreign thread of the program (seen in forked children that
-     * snapshot at once): wait for it, bounded. */
-    for (int i = 0; i < 2000 && atomic_load(&lw_writer_tid) == 0; i++)
-        lw_sys_sleep_ns(50000);
-    atomic_store(&lw_writer_starting, 0);
+    /* Until the writer publishes its tid (and clears lw_writer_starting) a
+     * snapshot on any thread would list it as a foreign program thread;
+     * the snapshot waits for that (lw_snap_threads.c), so the start need
+     * not. */
 }
 
 void lw_writer_ensure(void)

@@ -205,7 +205,8 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     return rc;
 }
 
-/* ---- mutexes: trylock first, record only when contended ---- */
+/* ---- mutexes: timed calls trylock first and record only when contended;
+ * untimed calls are marked (below) ---- */
 
 static inline int lw_holder(const pthread_mutex_t *m)
 {
@@ -217,16 +218,14 @@ static inline int lw_holder(const pthread_mutex_t *m)
 #endif
 }
 
-/* Contention check = the real trylock. It touches the lock word once, as
- * the plain lock would: when the lock is free that is all (one CAS, exactly
- * the cost without leakwatch); only EBUSY takes the recording path and then
- * the real lock, whose CAS finds the line already in this core's cache.
- * Measured alternatives: a plain load of __data.__lock before the real lock
- * (a shared-state miss, then a second miss for the CAS: +20% CPU on the
- * 4-thread contended benchmark), with PREFETCHW (no better). trylock
- * returns what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and
- * recursive mutexes; an errorcheck mutex held by the caller gives EBUSY and
- * then EDEADLK from the real lock, as without leakwatch. */
+/* Timed calls: contention check = the real trylock; only EBUSY takes the
+ * recording path and then the real call. Under heavy contention that
+ * touches the lock word twice (see the untimed calls below), but a timed
+ * wait reads a clock for its timeout anyway and is rare on hot paths, and
+ * a record gives the exact start and the lazy full stack. trylock returns
+ * what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and recursive
+ * mutexes; an errorcheck mutex held by the caller gives EBUSY and then
+ * EDEADLK from the real call, as without leakwatch. */
 /* Fast path shape (checked with objdump -d): the inlined running check (one
  * global load), an indirect call of the resolved trylock and a compare: 10
  * instructions, one register saved. The recursion guard is checked only on
@@ -249,20 +248,67 @@ static inline int lw_holder(const pthread_mutex_t *m)
     }
 #define LW_UNPAREN(...) __VA_ARGS__
 
+/* ---- untimed locks: a mark, not a record ----
+ * pthread_mutex_lock and pthread_rwlock_{rd,wr}lock call the real lock at
+ * once, around three plain stores to the thread's own record (the lock,
+ * the caller, which call). Why not trylock first, as the timed calls do:
+ * on the 4-thread contended benchmark (bench/, median of 40 pairs against
+ * the do-nothing interposer) trylock-then-lock alone cost 1.11x (a second
+ * RFO of a contended line on every contended acquisition) and a timestamp
+ * per call 1.13x; the mark costs 1.01-1.05x. The snapshot writer turns a
+ * mark into a blocked wait when the kernel shows the thread asleep on a
+ * futex word inside that lock (lw_snap_threads.c): the holder is read from
+ * the lock then, "since" is when the scheduler last ran the thread, and the
+ * stack is the caller frame. A mark already set (a lock taken in a signal
+ * handler that interrupted a lock call) is left alone: the outer call keeps
+ * it and the inner call is not marked. */
+#define LW_LOCK_MARK(name, type, kind)                                                    \
+    static __attribute__((noinline, cold)) int lw_slow_##name(type *l, void *caller);     \
+    LW_EXPORT int name(type *l)                                                           \
+    {                                                                                     \
+        struct lw_thread *t = lw_self;                                                    \
+        if (LW_LIKELY(t != NULL) && LW_LIKELY(lw_running()) &&                            \
+            LW_LIKELY(!atomic_load_explicit(&t->lk_obj, memory_order_relaxed)))           \
+            return lw_marked_##name(t, l, LW_CALLER);                                     \
+        return lw_slow_##name(l, LW_CALLER);                                              \
+    }                                                                                     \
+    static int lw_slow_##name(type *l, void *caller)                                      \
+    {                                                                                     \
+        LW_ENSURE(name);                                                                  \
+        struct lw_thread *t;                                                              \
+        if (!lw_running() || lw_tls_guard || !(t = lw_self_get()) ||                      \
+            atomic_load_explicit(&t->lk_obj, memory_order_relaxed))                       \
+            return lw_real_##name(l);                                                     \
+        return lw_marked_##name(t, l, caller);                                            \
+    }
+#define LW_LOCK_MARKED(name, type, kind)                                                  \
+    static inline __attribute__((always_inline)) int lw_marked_##name(struct lw_thread *t, \
+                                                                       type *l, void *caller) \
+    {                                                                                     \
+        atomic_store_explicit(&t->lk_caller, (uintptr_t)caller, memory_order_relaxed);    \
+        atomic_store_explicit(&t->lk_kind, &kind, memory_order_relaxed);                  \
+        atomic_store_explicit(&t->lk_obj, (uintptr_t)l, memory_order_release);            \
+        int rc = lw_real_##name(l);                                                       \
+        atomic_store_explicit(&t->lk_obj, 0, memory_order_relaxed);                       \
+        return rc;                                                                        \
+    }
+
+static const struct lw_lock_kind lw_lk_mutex = {"pthread_mutex_lock", "mutex",
+                                                sizeof(pthread_mutex_t)};
+static const struct lw_lock_kind lw_lk_rd = {"pthread_rwlock_rdlock", "rwlock",
+                                             sizeof(pthread_rwlock_t)};
+static const struct lw_lock_kind lw_lk_wr = {"pthread_rwlock_wrlock", "rwlock",
+                                             sizeof(pthread_rwlock_t)};
+LW_LOCK_MARKED(pthread_mutex_lock, pthread_mutex_t, lw_lk_mutex)
+LW_LOCK_MARK(pthread_mutex_lock, pthread_mutex_t, lw_lk_mutex)
+LW_LOCK_MARKED(pthread_rwlock_rdlock, pthread_rwlock_t, lw_lk_rd)
+LW_LOCK_MARK(pthread_rwlock_rdlock, pthread_rwlock_t, lw_lk_rd)
+LW_LOCK_MARKED(pthread_rwlock_wrlock, pthread_rwlock_t, lw_lk_wr)
+LW_LOCK_MARK(pthread_rwlock_wrlock, pthread_rwlock_t, lw_lk_wr)
+
 /* caller == NULL: leakwatch is not running (or not initialised yet), and
  * inside leakwatch's own code (the recursion guard): plain forward.
  * Otherwise the trylock said EBUSY: record, then block. */
-LW_LOCK_FAST(pthread_mutex_lock, pthread_mutex_trylock, m, (pthread_mutex_t * m), (m))
-static int lw_slow_pthread_mutex_lock(pthread_mutex_t *m, void *caller)
-{
-    LW_ENSURE(pthread_mutex_lock);
-    if (!caller || lw_tls_guard)
-        return lw_real_pthread_mutex_lock(m);
-    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, -1, lw_holder(m), caller);
-    int rc = lw_real_pthread_mutex_lock(m);
-    lw_wait_done(tok);
-    return rc;
-}
 
 LW_LOCK_FAST(pthread_mutex_timedlock, pthread_mutex_trylock, m,
              (pthread_mutex_t * m, const struct timespec *abs), (m, abs))
@@ -316,8 +362,6 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return rc;                                                                        \
     }
 
-LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), -1)
-LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), -1)
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_rel(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,

@@ -289,6 +289,7 @@ static pthread_barrier_t bar;
 static void *many_main(void *arg)
 {
     (void)arg;
+    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     pthread_barrier_wait(&bar);
     return NULL;
 }
@@ -311,6 +312,8 @@ static int mode_many(char **av)
         fprintf(stderr, "fix: only %d threads\n", made);
         return 2;
     }
+    /* on a loaded machine 10,000 threads take a while to reach the barrier */
+    wait_started(n);
     usleep(200000);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -421,6 +424,40 @@ __attribute__((noinline)) void *joiner_main(void *arg)
     return NULL;
 }
 
+/* ---- deadlock: two threads take two mutexes in opposite orders ---- */
+
+static pthread_mutex_t dl_a = PTHREAD_MUTEX_INITIALIZER, dl_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t dl_bar;
+
+__attribute__((noinline)) void *ab_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl_a);
+    pthread_barrier_wait(&dl_bar);
+    pthread_mutex_lock(&dl_b); /* never returns */
+    return NULL;
+}
+
+__attribute__((noinline)) void *ba_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl_b);
+    pthread_barrier_wait(&dl_bar);
+    pthread_mutex_lock(&dl_a); /* never returns */
+    return NULL;
+}
+
+static int mode_deadlock(char **av)
+{
+    pthread_t t;
+    pthread_barrier_init(&dl_bar, NULL, 2);
+    pthread_create(&t, NULL, ab_main, NULL);
+    pthread_create(&t, NULL, ba_main, NULL);
+    usleep(300000);
+    snap(av[0]);
+    _exit(0);
+}
+
 static int mode_waits(char **av)
 {
     pthread_t l, t;
@@ -435,7 +472,7 @@ static int mode_waits(char **av)
     pthread_create(&t, NULL, rw_main, NULL);
     pthread_create(&t, NULL, joiner_main, &sem_thread);
     wait_started(5);
-    usleep(100000);
+    usleep(300000); /* the untimed lock waits must look 300 ms old */
     snap(av[0]);
     _exit(0);
 }
@@ -711,6 +748,7 @@ int main(int argc, char **argv)
     if (!strcmp(m, "uncaught")) { NEED(1); return mode_uncaught(av); }
     if (!strcmp(m, "grace")) return mode_grace();
     if (!strcmp(m, "waits")) { NEED(1); return mode_waits(av); }
+    if (!strcmp(m, "deadlock")) { NEED(1); return mode_deadlock(av); }
     if (!strcmp(m, "errno")) return mode_errno();
     if (!strcmp(m, "sigown")) return mode_sigown();
     if (!strcmp(m, "sleep")) { NEED(1); return mode_sleep(av); }

@@ -279,7 +279,7 @@ def many_threads():
     tr = [t for t in d["threads"] if t["kind"] == "tracked"]
     check(len(tr) == n, f"{len(tr)} tracked")
     check(all(t["blocked"] and t["blocked"]["call"] == "pthread_barrier_wait" for t in tr),
-          "all blocked on the barrier")
+          "all blocked on the barrier: " + str([(t["state"], t["blocked"] and t["blocked"]["call"]) for t in tr if not (t["blocked"] and t["blocked"]["call"] == "pthread_barrier_wait")][:5]))
     ms = float(r.stdout.split()[1])
     print(f"    10k-thread snapshot took {ms:.0f} ms, {os.path.getsize(s)//1024} KiB")
     check(ms < 2000, f"snapshot of 10k threads took {ms} ms")
@@ -329,6 +329,13 @@ def wait_families():
     check(sm["blocked"]["object_owner"] == 1, "sem_init in main: owned by the root")
     rw = one("rw_main")["blocked"]
     check(rw["call"] == "pthread_rwlock_wrlock" and rw["family"] == "rwlock", f"rwlock {rw}")
+    # untimed locks are marks resolved at snapshot time: the start is when
+    # the scheduler last ran the waiter (~300 ms before the snapshot here),
+    # not the snapshot time
+    now = d["taken_at"]["monotonic_ns"]
+    for b in (mw, rw):
+        check(b["object"] and 150e6 <= now - b["since_ns"] <= 60e9,
+              f"{b['call']} began {(now - b['since_ns']) / 1e6:.1f} ms before the snapshot")
     jn = one("joiner_main")["blocked"]
     check(jn["call"] == "pthread_join" and jn["family"] == "join"
           and jn["join_target_tid"] == sm["tid"], f"join {jn}")
@@ -337,6 +344,31 @@ def wait_families():
         if b and b["source"] == "intercepted":
             check(b["caller"] and b["caller"]["module"] >= 0, "caller recorded")
             check(b["stack"] is not None, f"blocked stack for {b['call']}")
+
+
+@test
+def mutex_deadlock():
+    # an ABBA deadlock on two untimed mutexes (marked, resolved at snapshot
+    # time): each thread is blocked on the lock the other holds, and the
+    # analyzer calls both stuck
+    s = f"{TMP}/deadlock.json"
+    r = run([FIX, "deadlock", s], "at_exit=0")
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    d = load(s)
+    syms = symbols(FIX)
+    ab, ba = by_start(d, FIX, "ab_main", syms), by_start(d, FIX, "ba_main", syms)
+    check(len(ab) == 1 and len(ba) == 1, "both threads listed")
+    ab, ba = ab[0], ba[0]
+    for t, other in ((ab, ba), (ba, ab)):
+        b = t["blocked"]
+        check(t["state"] == "blocked" and b and b["call"] == "pthread_mutex_lock"
+              and b["source"] == "intercepted", f"{t['tid']} blocked {b}")
+        check(b["holder_tid"] == other["tid"], f"{t['tid']} waits for {b['holder_tid']}")
+        check(b["caller"] and b["stack"] is not None, "caller frame recorded")
+    check(ab["blocked"]["object"] != ba["blocked"]["object"], "two different mutexes")
+    show = subprocess.run([os.path.join(os.path.dirname(LIB), "leakwatch-show"), "--grace=0", s],
+                          capture_output=True, text=True, timeout=60)
+    check(show.stdout.count("stuck") >= 2, f"both stuck:\n{show.stdout}{show.stderr}")
 
 
 @test

@@ -72,12 +72,12 @@ static void *lw_thread_start(void *p)
 {
     struct lw_thread *t = p;
     lw_tls_tid = 0;
-    t->tid = lw_gettid();
+    lw_thread_set_tid(t, lw_gettid());
     t->pt = pthread_self();
     lw_pd_tid_check();
     if (!__atomic_load_n(&t->hashed, __ATOMIC_ACQUIRE))
         lw_reg_hash_insert(t); /* re-checked under the lock */
-    lw_ctx_set_owner(t->ctx, t->tid);
+    lw_ctx_set_owner(t->ctx, lw_thread_tid(t));
     lw_self = t;
     atomic_fetch_add(&lw_stat_state_changes, 1);
     void *ret;

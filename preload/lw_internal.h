@@ -163,6 +163,12 @@ LW_REAL(int, pthread_sigmask, (int, const sigset_t *, sigset_t *));
 #define LW_CTX_STACK 8
 enum { LW_TK_MAIN = 0, LW_TK_TRACKED = 1 };
 enum { LW_EXIT_NONE = 0, LW_EXIT_RETURN, LW_EXIT_PTHREAD_EXIT, LW_EXIT_CANCELLED };
+/* The blocked state is a seqlock's data: written only by its thread,
+ * copied by snapshots that retry when the sequence moved. Relaxed atomic
+ * word accesses (plain moves on x86-64 and arm64) keep that race-free in
+ * the C11 model, so ThreadSanitizer checks it without a suppression. */
+#define LW_SEQ_WR(lv, v) __atomic_store_n(&(lv), (v), __ATOMIC_RELAXED)
+#define LW_SEQ_RD(lv) __atomic_load_n(&(lv), __ATOMIC_RELAXED)
 struct lw_blocked {
     const char *call;
     const char *family;
@@ -235,6 +241,16 @@ static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
 static inline uintptr_t *lw_thread_bstack(struct lw_thread *t)
 {
     return t->stacks + lw_stack_depth();
+}
+/* A started thread writes its own tid after its record was published;
+ * snapshots read it concurrently (0 = not started yet). */
+static inline void lw_thread_set_tid(struct lw_thread *t, int tid)
+{
+    __atomic_store_n(&t->tid, tid, __ATOMIC_RELAXED);
+}
+static inline int lw_thread_tid(const struct lw_thread *t)
+{
+    return __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
 }
 int lw_registry_init(void);
 struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */

@@ -255,7 +255,7 @@ void lw_thread_exited(struct lw_thread *t, int kind)
     t->exit_kind = kind;
     t->exited_ns = lw_now_ns();
     lw_seq_begin(t);
-    t->blocked = 0;
+    LW_SEQ_WR(t->blocked, 0);
     lw_seq_end(t);
     atomic_fetch_add(&lw_stat_state_changes, 1);
     /* the root is the process's scope: main calling pthread_exit does not
@@ -280,7 +280,7 @@ struct lw_thread *lw_reg_find(pthread_t pt, uint64_t *serial, int *tid)
     if (t) {
         *serial = t->serial;
         if (tid)
-            *tid = t->tid;
+            *tid = lw_thread_tid(t);
     }
     lw_reg_unlock();
     return t;
@@ -355,8 +355,8 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
     t->bkey_ip = ip;
     t->bkey_sp = sp;
     if (!again) {
-        lw_thread_bstack(t)[0] = ip;
-        t->b.nstack = 1;
+        LW_SEQ_WR(lw_thread_bstack(t)[0], ip);
+        LW_SEQ_WR(t->b.nstack, 1);
         t->bfull = 0;
         return;
     }
@@ -366,10 +366,10 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
     lw_tls_guard = 0;
     errno = saved;
     if (n <= 0) { /* fork gate closed, or no unwind info: keep the caller */
-        lw_thread_bstack(t)[0] = ip;
+        LW_SEQ_WR(lw_thread_bstack(t)[0], ip);
         n = 1;
     }
-    t->b.nstack = n;
+    LW_SEQ_WR(t->b.nstack, n);
     t->bfull = 1;
 }
 
@@ -400,25 +400,25 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     lw_seq_begin(t);
     if (LW_UNLIKELY(!t->bfull || t->bkey_ip != ip || t->bkey_sp != sp))
         lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
-    t->b.call = wi->call;
-    t->b.family = wi->family;
-    t->b.object = wi->object;
-    t->b.caller = ip;
-    t->b.fd = wi->fd;
+    LW_SEQ_WR(t->b.call, wi->call);
+    LW_SEQ_WR(t->b.family, wi->family);
+    LW_SEQ_WR(t->b.object, wi->object);
+    LW_SEQ_WR(t->b.caller, ip);
+    LW_SEQ_WR(t->b.fd, wi->fd);
     int n = 0;
     if (LW_UNLIKELY(wi->fds != NULL)) {
         n = wi->nfds < LW_WAIT_FDS ? wi->nfds : LW_WAIT_FDS;
         for (int i = 0; i < n; i++)
-            t->b.fds[i] = wi->fds[i];
+            LW_SEQ_WR(t->b.fds[i], wi->fds[i]);
     }
-    t->b.nfds = n;
-    t->b.owner = wi->owner;
-    t->b.holder_tid = holder_tid;
-    t->b.join_tid = join_tid;
-    t->b.since_ns = lw_now_coarse_ns();
-    t->b.timeout_ns = wi->timeout_ns;
+    LW_SEQ_WR(t->b.nfds, n);
+    LW_SEQ_WR(t->b.owner, wi->owner);
+    LW_SEQ_WR(t->b.holder_tid, holder_tid);
+    LW_SEQ_WR(t->b.join_tid, join_tid);
+    LW_SEQ_WR(t->b.since_ns, lw_now_coarse_ns());
+    LW_SEQ_WR(t->b.timeout_ns, wi->timeout_ns);
     t->b_sp = sp;
-    t->blocked = 1;
+    LW_SEQ_WR(t->blocked, 1);
     lw_seq_end(t);
     return (uintptr_t)t;
 }
@@ -442,8 +442,37 @@ void lw_wait_end(uintptr_t token)
     if (t != lw_self)
         return; /* the record went away (exit inside the wait) */
     lw_seq_begin(t);
-    t->blocked = 0;
+    LW_SEQ_WR(t->blocked, 0);
     lw_seq_end(t);
+}
+
+/* Field by field with relaxed loads (LW_SEQ_RD); a torn copy is thrown
+ * away by the caller's sequence check, but a count read mid-update is
+ * bounded here before it is used. */
+static void lw_blocked_copy(struct lw_blocked *out, struct lw_blocked *b, uintptr_t *stack,
+                            uintptr_t *from)
+{
+    out->call = LW_SEQ_RD(b->call);
+    out->family = LW_SEQ_RD(b->family);
+    out->object = LW_SEQ_RD(b->object);
+    out->caller = LW_SEQ_RD(b->caller);
+    out->fd = LW_SEQ_RD(b->fd);
+    out->nfds = LW_SEQ_RD(b->nfds);
+    if (out->nfds < 0 || out->nfds > LW_WAIT_FDS)
+        out->nfds = 0;
+    for (int i = 0; i < out->nfds; i++)
+        out->fds[i] = LW_SEQ_RD(b->fds[i]);
+    out->owner = LW_SEQ_RD(b->owner);
+    out->holder_tid = LW_SEQ_RD(b->holder_tid);
+    out->join_tid = LW_SEQ_RD(b->join_tid);
+    out->since_ns = LW_SEQ_RD(b->since_ns);
+    out->timeout_ns = LW_SEQ_RD(b->timeout_ns);
+    out->nstack = LW_SEQ_RD(b->nstack);
+    if (out->nstack < 0 || out->nstack > lw_stack_depth())
+        out->nstack = 0;
+    if (stack)
+        for (int i = 0; i < out->nstack; i++)
+            stack[i] = LW_SEQ_RD(from[i]);
 }
 
 bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack)
@@ -454,12 +483,9 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
             lw_cpu_relax();
             continue;
         }
-        bool b = t->blocked;
-        if (b) {
-            memcpy(out, &t->b, sizeof *out);
-            if (stack && out->nstack > 0 && out->nstack <= lw_stack_depth())
-                memcpy(stack, lw_thread_bstack(t), (size_t)out->nstack * sizeof(uintptr_t));
-        }
+        bool b = LW_SEQ_RD(t->blocked);
+        if (b)
+            lw_blocked_copy(out, &t->b, stack, lw_thread_bstack(t));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
             return b;

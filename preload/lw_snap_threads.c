@@ -47,7 +47,7 @@ static void lw_copy_one(struct lw_thread *t, void *arg)
         return;
     struct lw_tcopy *c = &g->v[g->n++];
     memset(c, 0, sizeof *c);
-    c->tid = t->tid;
+    c->tid = lw_thread_tid(t);
     c->creator_tid = t->creator_tid;
     c->kind = t->kind;
     c->joined = t->joined;

@@ -94,7 +94,8 @@ static __attribute__((always_inline)) inline int lw_walk(uintptr_t *frames, int 
             drop--;
             continue;
         }
-        frames[n++] = (uintptr_t)ip;
+        LW_SEQ_WR(frames[n], (uintptr_t)ip); /* may be a blocked stack: see LW_SEQ_WR */
+        n++;
     }
     return n;
 }

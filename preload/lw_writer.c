@@ -156,7 +156,8 @@ static void lw_quiet_one(struct lw_thread *t, void *arg)
     if (!q->match(t, q->arg))
         return;
     q->n++;
-    q->sig = q->sig * 31 + atomic_load(&t->waits) * 2 + (uint64_t)t->blocked + (uint64_t)t->tid;
+    q->sig = q->sig * 31 + atomic_load(&t->waits) * 2 + (uint64_t)LW_SEQ_RD(t->blocked) +
+             (uint64_t)lw_thread_tid(t);
 }
 
 int lw_wait_quiet(int timeout_ms, int quiet_ms, bool (*match)(struct lw_thread *, void *),

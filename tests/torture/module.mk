@@ -67,8 +67,9 @@ analyze:
 		$(ANALYZE_BUILD)/libleakwatch.so $(ANALYZE_BUILD)/leakwatch-diff
 
 # ---- ThreadSanitizer: the shim core hammered from several threads ----
-# -Wno-tsan: lw_registry.c's seqlock uses atomic_thread_fence, which TSan does not
-# model (see the report on the seqlock in issue 7's note)
+# -Wno-tsan: lw_registry.c's seqlock orders with atomic_thread_fence, which TSan
+# does not model; its data are relaxed atomics (LW_SEQ_WR/RD), so no race is
+# hidden by that and the run needs no suppressions file.
 TSAN_FLAGS := -fsanitize=thread -O1 -g -fno-omit-frame-pointer -Wno-tsan
 $(TORTURE_DIR)/torture_tsan: tests/torture/torture_tsan.c $(PRELOAD_CORE_SRCS) $(wildcard preload/*.h)
 	@mkdir -p $(dir $@)
@@ -77,6 +78,6 @@ $(TORTURE_DIR)/torture_tsan: tests/torture/torture_tsan.c $(PRELOAD_CORE_SRCS) $
 .PHONY: tsan test-tsan
 tsan test-tsan: $(TORTURE_DIR)/torture_tsan
 	@d=$$(mktemp -d) && trap 'rm -rf $$d' EXIT && \
-	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/torture/tsan.supp $(TSAN_EXTRA)" timeout 120 $< $$d 2000 2>&1 | tee $$d/log | tail -n 40; \
+	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_EXTRA)" timeout 120 $< $$d 2000 2>&1 | tee $$d/log | tail -n 40; \
 	  rc=$${PIPESTATUS[0]}; ! grep -q "WARNING: ThreadSanitizer" $$d/log && [ $$rc = 0 ]
 TEST_TARGETS += test-tsan

@@ -14,38 +14,46 @@
 #define WORKERS 4
 static int rounds = 2000;
 static _Atomic int stop;
+static const struct lw_lock_kind lock_kind = {"pthread_mutex_lock", "mutex", 40};
 
 static void *worker(void *arg)
 {
     long id = (long)arg;
     int me = lw_gettid();
+    /* filled, then published, as hook_thread.c does */
     struct lw_thread *self = lw_reg_alloc();
-    if (self)
-        lw_reg_publish(self);
     if (!self)
         return (void *)1L;
     self->kind = LW_TK_TRACKED;
     self->tid = me;
     self->pt = pthread_self();
     self->ctx = lw_ctx_new(LW_CTX_ROOT, LW_CK_THREAD, "worker", me, 0x1000, false);
+    lw_reg_publish(self);
     lw_reg_hash_insert(self);
     lw_self = self;
     for (int i = 0; i < rounds; i++) {
         /* a child record, as pthread_create would make */
         struct lw_thread *t = lw_reg_alloc();
-        if (t)
-            lw_reg_publish(t);
         if (!t)
             continue;
         pthread_t fake = (pthread_t)(0x100000 * (id + 1) + (uintptr_t)i * 16);
         t->kind = LW_TK_TRACKED;
-        t->tid = 1000000 + (int)id * 100000 + i;
         t->ctx = lw_ctx_new(self->ctx, LW_CK_THREAD, NULL, me, 0x2000, i & 1);
+        lw_reg_publish(t);
+        /* the started thread writes its own tid after publication */
+        lw_thread_set_tid(t, 1000000 + (int)id * 100000 + i);
         lw_thread_created(t, fake, true);
         uintptr_t obj = 0x5000 + (uintptr_t)id * 0x1000 + (uintptr_t)(i % 64) * 8;
         lw_obj_set(obj, t->ctx);
         struct lw_wait_info wi = {"pthread_cond_wait", "cond", obj, -1, NULL, 0, -1,
                                   lw_obj_owner_current(obj), __builtin_return_address(0)};
+        /* an untimed lock call's mark, as hook_wait.c sets it around the
+         * real lock (snapshots read it in lw_lock_mark_read) */
+        atomic_store_explicit(&self->lk_caller, (uintptr_t)__builtin_return_address(0),
+                              memory_order_relaxed);
+        atomic_store_explicit(&self->lk_kind, &lock_kind, memory_order_relaxed);
+        atomic_store_explicit(&self->lk_obj, obj, memory_order_release);
+        atomic_store_explicit(&self->lk_obj, 0, memory_order_relaxed);
         uintptr_t tok = lw_wait_begin(&wi);
         lw_ctx_cancel(t->ctx, LW_CAUSE_EXPLICIT);
         lw_wait_end(tok);

@@ -25,6 +25,7 @@
     } while (0)
 
 #define LW_CALLER __builtin_return_address(0)
+#define LW_UNPAREN(...) __VA_ARGS__
 
 static int64_t lw_rel(clockid_t clk, const struct timespec *abs)
 {
@@ -75,97 +76,35 @@ static inline void lw_wait_done(uintptr_t tok)
 
 /* ---- object owners ---- */
 
-#define LW_OWNER_SET(obj)                                                                 \
-    do {                                                                                  \
+/* init records the calling context as the object's owner, destroy forgets
+ * the object; both only when the real call succeeded. */
+#define LW_OWNER_HOOKS(init, destroy, type, init_args, init_call)                         \
+    LW_EXPORT int init(type *o, LW_UNPAREN init_args)                                     \
+    {                                                                                     \
+        LW_ENSURE(init);                                                                  \
+        int rc = lw_real_##init(o, LW_UNPAREN init_call);                                 \
         if (rc == 0 && lw_active())                                                       \
-            lw_obj_set((uintptr_t)(obj), lw_ctx_current());                               \
-    } while (0)
-#define LW_OWNER_DEL(obj)                                                                 \
-    do {                                                                                  \
+            lw_obj_set((uintptr_t)o, lw_ctx_current());                                   \
+        return rc;                                                                        \
+    }                                                                                     \
+    LW_EXPORT int destroy(type *o)                                                        \
+    {                                                                                     \
+        LW_ENSURE(destroy);                                                               \
+        int rc = lw_real_##destroy(o);                                                    \
         if (rc == 0 && lw_running())                                                      \
-            lw_obj_remove((uintptr_t)(obj));                                              \
-    } while (0)
+            lw_obj_remove((uintptr_t)o);                                                  \
+        return rc;                                                                        \
+    }
 
-LW_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
-{
-    LW_ENSURE(pthread_cond_init);
-    int rc = lw_real_pthread_cond_init(c, a);
-    LW_OWNER_SET(c);
-    return rc;
-}
-
-LW_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
-{
-    LW_ENSURE(pthread_cond_destroy);
-    int rc = lw_real_pthread_cond_destroy(c);
-    LW_OWNER_DEL(c);
-    return rc;
-}
-
-LW_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
-{
-    LW_ENSURE(pthread_mutex_init);
-    int rc = lw_real_pthread_mutex_init(m, a);
-    LW_OWNER_SET(m);
-    return rc;
-}
-
-LW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
-{
-    LW_ENSURE(pthread_mutex_destroy);
-    int rc = lw_real_pthread_mutex_destroy(m);
-    LW_OWNER_DEL(m);
-    return rc;
-}
-
-LW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
-{
-    LW_ENSURE(pthread_rwlock_init);
-    int rc = lw_real_pthread_rwlock_init(l, a);
-    LW_OWNER_SET(l);
-    return rc;
-}
-
-LW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l)
-{
-    LW_ENSURE(pthread_rwlock_destroy);
-    int rc = lw_real_pthread_rwlock_destroy(l);
-    LW_OWNER_DEL(l);
-    return rc;
-}
-
-LW_EXPORT int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *a,
-                                   unsigned n)
-{
-    LW_ENSURE(pthread_barrier_init);
-    int rc = lw_real_pthread_barrier_init(b, a, n);
-    LW_OWNER_SET(b);
-    return rc;
-}
-
-LW_EXPORT int pthread_barrier_destroy(pthread_barrier_t *b)
-{
-    LW_ENSURE(pthread_barrier_destroy);
-    int rc = lw_real_pthread_barrier_destroy(b);
-    LW_OWNER_DEL(b);
-    return rc;
-}
-
-LW_EXPORT int sem_init(sem_t *s, int pshared, unsigned v)
-{
-    LW_ENSURE(sem_init);
-    int rc = lw_real_sem_init(s, pshared, v);
-    LW_OWNER_SET(s);
-    return rc;
-}
-
-LW_EXPORT int sem_destroy(sem_t *s)
-{
-    LW_ENSURE(sem_destroy);
-    int rc = lw_real_sem_destroy(s);
-    LW_OWNER_DEL(s);
-    return rc;
-}
+LW_OWNER_HOOKS(pthread_cond_init, pthread_cond_destroy, pthread_cond_t,
+               (const pthread_condattr_t *a), (a))
+LW_OWNER_HOOKS(pthread_mutex_init, pthread_mutex_destroy, pthread_mutex_t,
+               (const pthread_mutexattr_t *a), (a))
+LW_OWNER_HOOKS(pthread_rwlock_init, pthread_rwlock_destroy, pthread_rwlock_t,
+               (const pthread_rwlockattr_t *a), (a))
+LW_OWNER_HOOKS(pthread_barrier_init, pthread_barrier_destroy, pthread_barrier_t,
+               (const pthread_barrierattr_t *a, unsigned n), (a, n))
+LW_OWNER_HOOKS(sem_init, sem_destroy, sem_t, (int pshared, unsigned v), (pshared, v))
 
 /* ---- condition variables ---- */
 
@@ -205,8 +144,7 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     return rc;
 }
 
-/* ---- mutexes: timed calls trylock first and record only when contended;
- * untimed calls are marked (below) ---- */
+/* ---- mutexes: trylock first, record only when contended ---- */
 
 static inline int lw_holder(const pthread_mutex_t *m)
 {
@@ -218,14 +156,16 @@ static inline int lw_holder(const pthread_mutex_t *m)
 #endif
 }
 
-/* Timed calls: contention check = the real trylock; only EBUSY takes the
- * recording path and then the real call. Under heavy contention that
- * touches the lock word twice (see the untimed calls below), but a timed
- * wait reads a clock for its timeout anyway and is rare on hot paths, and
- * a record gives the exact start and the lazy full stack. trylock returns
- * what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and recursive
- * mutexes; an errorcheck mutex held by the caller gives EBUSY and then
- * EDEADLK from the real call, as without leakwatch. */
+/* Contention check = the real trylock. It touches the lock word once, as
+ * the plain lock would: when the lock is free that is all (one CAS, exactly
+ * the cost without leakwatch); only EBUSY takes the recording path and then
+ * the real lock, whose CAS finds the line already in this core's cache.
+ * Measured alternatives: a plain load of __data.__lock before the real lock
+ * (a shared-state miss, then a second miss for the CAS: +20% CPU on the
+ * 4-thread contended benchmark), with PREFETCHW (no better). trylock
+ * returns what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and
+ * recursive mutexes; an errorcheck mutex held by the caller gives EBUSY and
+ * then EDEADLK from the real lock, as without leakwatch. */
 /* Fast path shape (checked with objdump -d): the inlined running check (one
  * global load), an indirect call of the resolved trylock and a compare: 10
  * instructions, one register saved. The recursion guard is checked only on
@@ -246,69 +186,21 @@ static inline int lw_holder(const pthread_mutex_t *m)
         }                                                                                 \
         return lw_slow_##name(LW_UNPAREN call_args, NULL);                                \
     }
-#define LW_UNPAREN(...) __VA_ARGS__
-
-/* ---- untimed locks: a mark, not a record ----
- * pthread_mutex_lock and pthread_rwlock_{rd,wr}lock call the real lock at
- * once, around three plain stores to the thread's own record (the lock,
- * the caller, which call). Why not trylock first, as the timed calls do:
- * on the 4-thread contended benchmark (bench/, median of 40 pairs against
- * the do-nothing interposer) trylock-then-lock alone cost 1.11x (a second
- * RFO of a contended line on every contended acquisition) and a timestamp
- * per call 1.13x; the mark costs 1.01-1.05x. The snapshot writer turns a
- * mark into a blocked wait when the kernel shows the thread asleep on a
- * futex word inside that lock (lw_snap_threads.c): the holder is read from
- * the lock then, "since" is when the scheduler last ran the thread, and the
- * stack is the caller frame. A mark already set (a lock taken in a signal
- * handler that interrupted a lock call) is left alone: the outer call keeps
- * it and the inner call is not marked. */
-#define LW_LOCK_MARK(name, type, kind)                                                    \
-    static __attribute__((noinline, cold)) int lw_slow_##name(type *l, void *caller);     \
-    LW_EXPORT int name(type *l)                                                           \
-    {                                                                                     \
-        struct lw_thread *t = lw_self;                                                    \
-        if (LW_LIKELY(t != NULL) && LW_LIKELY(lw_running()) &&                            \
-            LW_LIKELY(!atomic_load_explicit(&t->lk_obj, memory_order_relaxed)))           \
-            return lw_marked_##name(t, l, LW_CALLER);                                     \
-        return lw_slow_##name(l, LW_CALLER);                                              \
-    }                                                                                     \
-    static int lw_slow_##name(type *l, void *caller)                                      \
-    {                                                                                     \
-        LW_ENSURE(name);                                                                  \
-        struct lw_thread *t;                                                              \
-        if (!lw_running() || lw_tls_guard || !(t = lw_self_get()) ||                      \
-            atomic_load_explicit(&t->lk_obj, memory_order_relaxed))                       \
-            return lw_real_##name(l);                                                     \
-        return lw_marked_##name(t, l, caller);                                            \
-    }
-#define LW_LOCK_MARKED(name, type, kind)                                                  \
-    static inline __attribute__((always_inline)) int lw_marked_##name(struct lw_thread *t, \
-                                                                       type *l, void *caller) \
-    {                                                                                     \
-        atomic_store_explicit(&t->lk_caller, (uintptr_t)caller, memory_order_relaxed);    \
-        atomic_store_explicit(&t->lk_kind, &kind, memory_order_relaxed);                  \
-        atomic_store_explicit(&t->lk_obj, (uintptr_t)l, memory_order_release);            \
-        int rc = lw_real_##name(l);                                                       \
-        atomic_store_explicit(&t->lk_obj, 0, memory_order_relaxed);                       \
-        return rc;                                                                        \
-    }
-
-static const struct lw_lock_kind lw_lk_mutex = {"pthread_mutex_lock", "mutex",
-                                                sizeof(pthread_mutex_t)};
-static const struct lw_lock_kind lw_lk_rd = {"pthread_rwlock_rdlock", "rwlock",
-                                             sizeof(pthread_rwlock_t)};
-static const struct lw_lock_kind lw_lk_wr = {"pthread_rwlock_wrlock", "rwlock",
-                                             sizeof(pthread_rwlock_t)};
-LW_LOCK_MARKED(pthread_mutex_lock, pthread_mutex_t, lw_lk_mutex)
-LW_LOCK_MARK(pthread_mutex_lock, pthread_mutex_t, lw_lk_mutex)
-LW_LOCK_MARKED(pthread_rwlock_rdlock, pthread_rwlock_t, lw_lk_rd)
-LW_LOCK_MARK(pthread_rwlock_rdlock, pthread_rwlock_t, lw_lk_rd)
-LW_LOCK_MARKED(pthread_rwlock_wrlock, pthread_rwlock_t, lw_lk_wr)
-LW_LOCK_MARK(pthread_rwlock_wrlock, pthread_rwlock_t, lw_lk_wr)
 
 /* caller == NULL: leakwatch is not running (or not initialised yet), and
  * inside leakwatch's own code (the recursion guard): plain forward.
  * Otherwise the trylock said EBUSY: record, then block. */
+LW_LOCK_FAST(pthread_mutex_lock, pthread_mutex_trylock, m, (pthread_mutex_t * m), (m))
+static int lw_slow_pthread_mutex_lock(pthread_mutex_t *m, void *caller)
+{
+    LW_ENSURE(pthread_mutex_lock);
+    if (!caller || lw_tls_guard)
+        return lw_real_pthread_mutex_lock(m);
+    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, -1, lw_holder(m), caller);
+    int rc = lw_real_pthread_mutex_lock(m);
+    lw_wait_done(tok);
+    return rc;
+}
 
 LW_LOCK_FAST(pthread_mutex_timedlock, pthread_mutex_trylock, m,
              (pthread_mutex_t * m, const struct timespec *abs), (m, abs))
@@ -362,6 +254,8 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return rc;                                                                        \
     }
 
+LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), -1)
+LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), -1)
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_rel(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,

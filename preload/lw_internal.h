@@ -34,9 +34,6 @@ int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
 int lw_sys_pipe(int fds[2]);
 void lw_sys_sleep_ns(uint64_t ns);
 int lw_sys_tgkill(int pid, int tid, int sig);
-/* copy n bytes of this process's memory that may have been unmapped:
- * 0, or -errno (EFAULT) instead of a crash */
-int lw_sys_peek(uintptr_t addr, void *buf, size_t n);
 uint64_t lw_now_realtime_ns(void);
 /* small futex lock for leakwatch's own tables (never the host's mutexes) */
 typedef struct {
@@ -184,11 +181,6 @@ struct lw_blocked {
     int64_t timeout_ns;
     int nstack;
 };
-/* An untimed lock call (hook_wait.c marks, lw_snap_threads.c resolves). */
-struct lw_lock_kind {
-    const char *call, *family;
-    size_t size; /* the lock object: the futex word the kernel shows is inside */
-};
 struct lw_thread {
     uint32_t in_use;
     uint32_t filling; /* allocated, fields not yet written: snapshots skip it */
@@ -226,11 +218,6 @@ struct lw_thread {
     uintptr_t bprev_ip, bprev_sp; /* the site before it */
     int bfull;                    /* that stack is a full unwind, not just the caller */
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
-    /* untimed mutex/rwlock call in progress: a mark, not a blocked record;
-     * written only by the thread (lk_obj last, release), read by snapshots */
-    _Atomic uintptr_t lk_obj; /* 0 = none */
-    _Atomic uintptr_t lk_caller;
-    const struct lw_lock_kind *_Atomic lk_kind;
     int cstack_n;
     uintptr_t stacks[]; /* creation stack [depth], blocked stack [depth] */
 };

@@ -1,7 +1,6 @@
 /* lw_snap.h — one snapshot being written: shared by lw_snapshot.c (files,
  * top level), lw_snap_stacks.c (modules, frames, stack interning) and
- * lw_snap_threads.c (registry copy, /proc scan, thread records) and
- * lw_snap_locks.c (untimed lock marks).
+ * lw_snap_threads.c (registry copy, /proc scan, thread records).
  * Must never: be included outside preload/.
  */
 #ifndef LW_SNAP_H
@@ -40,22 +39,6 @@ void lw_write_modules(struct lw_snap *s, struct lw_json *w);
 void lw_write_stacks(struct lw_snap *s, struct lw_json *w);
 /* lw_snap_threads.c */
 void lw_write_threads(struct lw_snap *s, struct lw_json *w);
-/* lw_snap_locks.c: untimed lock marks seen by a snapshot */
-struct lw_lock_mark {
-    uintptr_t obj, caller; /* obj 0: no mark */
-    const struct lw_lock_kind *kind;
-};
-struct lw_lock_clock { /* scheduler clock -> CLOCK_MONOTONIC, once per snapshot */
-    bool known, ok;
-    uint64_t now;
-    int64_t offset;
-};
-void lw_lock_mark_read(struct lw_thread *t, struct lw_lock_mark *mk); /* registry lock held */
-/* true, and *b/stack filled, when the marked thread is asleep on the lock
- * (state, syscall nr and first argument from /proc/.../{stat,syscall}) */
-bool lw_lock_mark_wait(struct lw_lock_clock *clk, int taskfd, int tid,
-                       const struct lw_lock_mark *mk, char state, long nr, uintptr_t arg0,
-                       uint64_t created_ns, struct lw_blocked *b, uintptr_t *stack);
 /* JSON helpers shared by the snapshot files */
 void lw_kuint_or_null(struct lw_json *w, const char *k, uint64_t v);
 

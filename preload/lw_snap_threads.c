@@ -28,7 +28,6 @@ struct lw_tcopy {
     uintptr_t start;
     char name[16];
     struct lw_blocked b;
-    struct lw_lock_mark mark;
     uintptr_t *cstack, *bstack;
     bool seen_in_proc;
 };
@@ -73,8 +72,6 @@ static void lw_copy_one(struct lw_thread *t, void *arg)
     g->pool_used += 2 * g->depth;
     if (!c->exited)
         c->blocked = lw_thread_read_blocked(t, &c->b, c->bstack);
-    if (!c->exited && !c->blocked)
-        lw_lock_mark_read(t, &c->mark);
 }
 
 static int lw_tcopy_cmp(const void *a, const void *b)
@@ -444,7 +441,6 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
     for (int i = 0; i < 2000 && atomic_load(&lw_writer_starting); i++)
         lw_sys_sleep_ns(50000);
     int me = lw_writer_tid;
-    struct lw_lock_clock clk = {0};
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
@@ -460,9 +456,6 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
             continue; /* gone meanwhile */
         if (c) {
             c->seen_in_proc = true;
-            if (c->mark.obj)
-                c->blocked = lw_lock_mark_wait(&clk, dirfd(d), tid, &c->mark, p.state, p.syscall,
-                                               p.arg0, c->created_ns, &c->b, c->bstack);
             lw_write_thread(s, w, c, &p);
         } else {
             lw_write_foreign(s, w, tid, &p);

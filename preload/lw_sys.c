@@ -13,7 +13,6 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 long lw_sys6(long nr, long a, long b, long c, long d, long e, long f)
@@ -150,13 +149,6 @@ void lw_sys_sleep_ns(uint64_t ns)
 int lw_sys_tgkill(int pid, int tid, int sig)
 {
     return (int)lw_sys(SYS_tgkill, pid, tid, sig);
-}
-
-int lw_sys_peek(uintptr_t addr, void *buf, size_t n)
-{
-    struct iovec local = {buf, n}, remote = {(void *)addr, n};
-    long r = lw_sys6(SYS_process_vm_readv, lw_sys_getpid(), (long)&local, 1, (long)&remote, 1, 0);
-    return r == (long)n ? 0 : r < 0 ? (int)r : -EFAULT;
 }
 
 /* clock_gettime goes through the vDSO; it is not interposed by anyone. */

@@ -14,7 +14,6 @@
 #define WORKERS 4
 static int rounds = 2000;
 static _Atomic int stop;
-static const struct lw_lock_kind lock_kind = {"pthread_mutex_lock", "mutex", 40};
 
 static void *worker(void *arg)
 {
@@ -47,13 +46,6 @@ static void *worker(void *arg)
         lw_obj_set(obj, t->ctx);
         struct lw_wait_info wi = {"pthread_cond_wait", "cond", obj, -1, NULL, 0, -1,
                                   lw_obj_owner_current(obj), __builtin_return_address(0)};
-        /* an untimed lock call's mark, as hook_wait.c sets it around the
-         * real lock (snapshots read it in lw_lock_mark_read) */
-        atomic_store_explicit(&self->lk_caller, (uintptr_t)__builtin_return_address(0),
-                              memory_order_relaxed);
-        atomic_store_explicit(&self->lk_kind, &lock_kind, memory_order_relaxed);
-        atomic_store_explicit(&self->lk_obj, obj, memory_order_release);
-        atomic_store_explicit(&self->lk_obj, 0, memory_order_relaxed);
         uintptr_t tok = lw_wait_begin(&wi);
         lw_ctx_cancel(t->ctx, LW_CAUSE_EXPLICIT);
         lw_wait_end(tok);

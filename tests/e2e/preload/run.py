@@ -329,9 +329,8 @@ def wait_families():
     check(sm["blocked"]["object_owner"] == 1, "sem_init in main: owned by the root")
     rw = one("rw_main")["blocked"]
     check(rw["call"] == "pthread_rwlock_wrlock" and rw["family"] == "rwlock", f"rwlock {rw}")
-    # untimed locks are marks resolved at snapshot time: the start is when
-    # the scheduler last ran the waiter (~300 ms before the snapshot here),
-    # not the snapshot time
+    # the lock waits began ~300 ms before the snapshot (recorded when the
+    # trylock failed), not at the snapshot
     now = d["taken_at"]["monotonic_ns"]
     for b in (mw, rw):
         check(b["object"] and 150e6 <= now - b["since_ns"] <= 60e9,
@@ -348,9 +347,8 @@ def wait_families():
 
 @test
 def mutex_deadlock():
-    # an ABBA deadlock on two untimed mutexes (marked, resolved at snapshot
-    # time): each thread is blocked on the lock the other holds, and the
-    # analyzer calls both stuck
+    # an ABBA deadlock on two mutexes: each thread is blocked on the lock the
+    # other holds, and the analyzer calls both stuck
     s = f"{TMP}/deadlock.json"
     r = run([FIX, "deadlock", s], "at_exit=0")
     check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")

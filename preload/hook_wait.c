@@ -156,16 +156,22 @@ static inline int lw_holder(const pthread_mutex_t *m)
 #endif
 }
 
-/* Contention check = the real trylock. It touches the lock word once, as
- * the plain lock would: when the lock is free that is all (one CAS, exactly
- * the cost without leakwatch); only EBUSY takes the recording path and then
- * the real lock, whose CAS finds the line already in this core's cache.
+/* Contention check = the real trylock: when the lock is free that is all
+ * (one CAS, exactly the cost without leakwatch); only EBUSY takes the
+ * recording path and then the real lock. Under heavy contention that is a
+ * second CAS on a line another core holds: on the 4-thread contended
+ * benchmark (median of 40 pairs against the do-nothing interposer)
+ * trylock-then-lock alone costs 1.11x, and the recording adds little.
  * Measured alternatives: a plain load of __data.__lock before the real lock
- * (a shared-state miss, then a second miss for the CAS: +20% CPU on the
- * 4-thread contended benchmark), with PREFETCHW (no better). trylock
- * returns what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and
- * recursive mutexes; an errorcheck mutex held by the caller gives EBUSY and
- * then EDEADLK from the real lock, as without leakwatch. */
+ * (+20% CPU), PREFETCHW (no better), a coarse timestamp on every call
+ * (1.13x), and a mark without a timestamp (3 plain stores, 1.01-1.05x) that
+ * a snapshot resolves from /proc: but the only start time /proc offers
+ * (sched exec_start) is per-CPU clock time (the two CPUs here differed by
+ * ~370 ms), so a single snapshot could not tell how long a mutex wait had
+ * lasted nor call a deadlock stuck. Exact reports won. trylock returns
+ * what lock would for robust (EOWNERDEAD, ENOTRECOVERABLE) and recursive
+ * mutexes; an errorcheck mutex held by the caller gives EBUSY and then
+ * EDEADLK from the real lock, as without leakwatch. */
 /* Fast path shape (checked with objdump -d): the inlined running check (one
  * global load), an indirect call of the resolved trylock and a compare: 10
  * instructions, one register saved. The recursion guard is checked only on

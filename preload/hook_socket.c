@@ -1,8 +1,9 @@
 /* hook_socket.c — interposed fd lifecycle calls: socket, socketpair, accept,
  * accept4, connect, shutdown, close, close_range, dup, dup2, dup3, fcntl
- * (+fcntl64), ioctl(FIONBIO), pipe, pipe2, eventfd, epoll_create*,
- * epoll_ctl. Each forwards to libc first and records what the result
- * created or ended; errno and return values are the real call's.
+ * (+fcntl64), ioctl(FIONBIO), setsockopt (SO_RCVTIMEO/SO_SNDTIMEO), pipe,
+ * pipe2, eventfd, epoll_create*, epoll_ctl. Each forwards to libc first and
+ * records what the result created or ended; errno and return values are the
+ * real call's.
  *
  * Must never: change arguments, swallow errors, or take a lock on a path
  * that does I/O. accept/connect are cancellation points: only the real call
@@ -16,10 +17,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 void *lw_fd_dlsym(const char *name)
@@ -100,8 +103,10 @@ LW_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     if (r == 0) {
         uint32_t fl = (type & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK | LW_FDF_CONNECTED
                                               : LW_FDF_CONNECTED;
-        track(sv[0], lw_fd_sock_kind(domain, type), fl);
-        track(sv[1], lw_fd_sock_kind(domain, type), fl);
+        struct lw_fd_rec *a = track(sv[0], lw_fd_sock_kind(domain, type), fl);
+        struct lw_fd_rec *b = track(sv[1], lw_fd_sock_kind(domain, type), fl);
+        if (a && b)
+            lw_fd_link_pair(sv[0], sv[1]);
     }
     return r;
 }
@@ -127,7 +132,9 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
     uintptr_t tok = 0;
     if (l) {
         lw_fd_set_flag(l, LW_FDF_LISTEN, true);
-        tok = lw_fd_wait1(is4 ? "accept4" : "accept", l, fd, -1, caller);
+        int64_t to = lw_fd_rcvtimeo(l); /* accept waits SO_RCVTIMEO at most */
+        if (to != 0)
+            tok = lw_fd_wait1(is4 ? "accept4" : "accept", l, fd, to, caller);
     }
     int nfd = is4 ? LW_RESOLVE(accept4)(fd, addr, len, flags) : LW_RESOLVE(accept)(fd, addr, len);
     lw_fd_wait_done(tok);
@@ -135,8 +142,14 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
         return nfd;
     int e = errno;
     enum lw_fd_kind kind;
+    uint32_t fl = LW_FDF_CONNECTED | ((flags & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK : 0);
+    /* the new socket inherits the listener's SO_RCVTIMEO/SO_SNDTIMEO (the
+     * kernel clones the listening sock) */
+    int64_t rto = -1, sto = -1;
     if (l) {
         kind = (enum lw_fd_kind)l->kind;
+        rto = lw_fd_rcvtimeo(l);
+        sto = lw_fd_sndtimeo(l);
     } else { /* listening socket opened before us: ask the kernel */
         int dom = 0, type = 0;
         socklen_t sl = sizeof dom;
@@ -144,9 +157,20 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
         sl = sizeof type;
         getsockopt(nfd, SOL_SOCKET, SO_TYPE, &type, &sl);
         kind = lw_fd_sock_kind(dom, type);
+        struct timeval tv;
+        sl = sizeof tv;
+        if (getsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, &sl) == 0)
+            rto = lw_fd_timeo_ns(tv.tv_sec, tv.tv_usec);
+        sl = sizeof tv;
+        if (getsockopt(nfd, SOL_SOCKET, SO_SNDTIMEO, &tv, &sl) == 0)
+            sto = lw_fd_timeo_ns(tv.tv_sec, tv.tv_usec);
     }
     errno = e;
-    track(nfd, kind, LW_FDF_CONNECTED | ((flags & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK : 0));
+    struct lw_fd_rec *r = track(nfd, kind, fl);
+    if (r) {
+        lw_fd_set_timeo(r, false, rto);
+        lw_fd_set_timeo(r, true, sto);
+    }
     return nfd;
 }
 
@@ -156,13 +180,69 @@ LW_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (!r)
         return LW_RESOLVE(connect)(fd, addr, len);
-    uintptr_t tok = lw_fd_wait1("connect", r, fd, -1, __builtin_return_address(0));
+    /* a blocking connect waits SO_SNDTIMEO at most (0: EINPROGRESS at once) */
+    int64_t to = lw_fd_sndtimeo(r);
+    uintptr_t tok = to != 0 ? lw_fd_wait1("connect", r, fd, to, __builtin_return_address(0)) : 0;
     int ret = LW_RESOLVE(connect)(fd, addr, len);
     lw_fd_wait_done(tok);
     if (ret == 0)
         lw_fd_set_flag(r, LW_FDF_CONNECTED, true);
     lw_fd_take_owner(r);
     return ret;
+}
+
+/* SO_RCVTIMEO/SO_SNDTIMEO bound how long a blocking receive/accept or
+ * send/connect waits: remember them so the wait reports its timeout. Read
+ * only after the real call accepted them (so the value was valid). */
+static bool timeo_opt(int name, bool *snd)
+{
+    *snd = name == SO_SNDTIMEO;
+    if (name == SO_RCVTIMEO || name == SO_SNDTIMEO)
+        return true;
+#if defined(SO_RCVTIMEO_NEW) && defined(SO_SNDTIMEO_NEW)
+    *snd = name == SO_SNDTIMEO_NEW;
+    if (name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW)
+        return true;
+#endif
+#if defined(SO_RCVTIMEO_OLD) && defined(SO_SNDTIMEO_OLD)
+    *snd = name == SO_SNDTIMEO_OLD;
+    if (name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD)
+        return true;
+#endif
+    return false;
+}
+
+static void note_timeo(int fd, int name, const void *val, socklen_t len)
+{
+    bool snd;
+    struct lw_fd_rec *r;
+    if (!val || !timeo_opt(name, &snd) || !(r = lw_fd_get(fd)))
+        return;
+    int64_t sec, usec;
+#if defined(SO_RCVTIMEO_NEW) && defined(SO_SNDTIMEO_NEW)
+    if ((name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW) && len >= 2 * sizeof(int64_t)) {
+        int64_t v[2]; /* struct __kernel_sock_timeval */
+        memcpy(v, val, sizeof v);
+        lw_fd_set_timeo(r, snd, lw_fd_timeo_ns(v[0], v[1]));
+        return;
+    }
+#endif
+    if (len < sizeof(struct timeval))
+        return;
+    struct timeval tv;
+    memcpy(&tv, val, sizeof tv);
+    sec = tv.tv_sec;
+    usec = tv.tv_usec;
+    lw_fd_set_timeo(r, snd, lw_fd_timeo_ns(sec, usec));
+}
+
+LW_FD_REAL(int, setsockopt, (int, int, int, const void *, socklen_t));
+LW_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    int r = LW_RESOLVE(setsockopt)(fd, level, name, val, len);
+    if (r == 0 && level == SOL_SOCKET)
+        note_timeo(fd, name, val, len); /* no libc calls: errno untouched */
+    return r;
 }
 
 LW_FD_REAL(int, shutdown, (int, int));
@@ -294,8 +374,9 @@ LW_EXPORT int pipe(int fds[2])
 {
     int r = LW_RESOLVE(pipe)(fds);
     if (r == 0) {
-        track(fds[0], LW_FD_PIPE, 0);
-        track(fds[1], LW_FD_PIPE, 0);
+        struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, 0), *b = track(fds[1], LW_FD_PIPE, 0);
+        if (a && b)
+            lw_fd_link_pair(fds[0], fds[1]);
     }
     return r;
 }
@@ -306,8 +387,9 @@ LW_EXPORT int pipe2(int fds[2], int flags)
     int r = LW_RESOLVE(pipe2)(fds, flags);
     if (r == 0) {
         uint32_t fl = (flags & O_NONBLOCK) ? LW_FDF_NONBLOCK : 0;
-        track(fds[0], LW_FD_PIPE, fl);
-        track(fds[1], LW_FD_PIPE, fl);
+        struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, fl), *b = track(fds[1], LW_FD_PIPE, fl);
+        if (a && b)
+            lw_fd_link_pair(fds[0], fds[1]);
     }
     return r;
 }

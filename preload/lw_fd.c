@@ -105,6 +105,10 @@ static void rec_release_locked(uint32_t v, struct rel *out)
     out->un2 = r->creator;
     out->timer = atomic_exchange_explicit(&r->timer, 0, memory_order_relaxed);
     r->creator = LW_CTX_NONE;
+    /* unlink the other end first, so a reused record is never its pair */
+    uint32_t p = atomic_exchange_explicit(&r->pair, 0, memory_order_relaxed);
+    if (p && atomic_load_explicit(&lw_fd_recs[p].pair, memory_order_relaxed) == v)
+        atomic_store_explicit(&lw_fd_recs[p].pair, 0, memory_order_relaxed);
     atomic_store_explicit(&r->ep_n, (int32_t)rec_free, memory_order_relaxed);
     rec_free = v;
 }
@@ -183,6 +187,10 @@ __attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind k
     atomic_store_explicit(&r->timer, 0, memory_order_relaxed);
     atomic_store_explicit(&r->epoll, -1, memory_order_relaxed);
     atomic_store_explicit(&r->ep_n, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->rcvtimeo_ns, -1, memory_order_relaxed);
+    atomic_store_explicit(&r->sndtimeo_ns, -1, memory_order_relaxed);
+    atomic_store_explicit(&r->pair, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->pair_fd, -1, memory_order_relaxed);
     memcpy(r->frames, frames, (size_t)n * sizeof(uintptr_t));
     r->nframes = (uint32_t)n;
     atomic_store_explicit(&r->aliases, 1, memory_order_relaxed);
@@ -239,6 +247,37 @@ void lw_fd_close(int fd)
 void lw_fd_forget(int fd)
 {
     lw_fd_close(fd);
+}
+
+void lw_fd_link_pair(int fd0, int fd1)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    if (!slots || (unsigned)fd0 >= LW_FD_SLOTS || (unsigned)fd1 >= LW_FD_SLOTS)
+        return;
+    lw_spin_lock(&fd_lock);
+    /* read under the lock: either end may have been closed meanwhile */
+    uint32_t a = atomic_load_explicit(&slots[fd0], memory_order_relaxed);
+    uint32_t b = atomic_load_explicit(&slots[fd1], memory_order_relaxed);
+    if (a && b && a != b && a != LW_FD_SLOT_INTERNAL && b != LW_FD_SLOT_INTERNAL) {
+        atomic_store_explicit(&lw_fd_recs[a].pair_fd, fd1, memory_order_relaxed);
+        atomic_store_explicit(&lw_fd_recs[a].pair, b, memory_order_relaxed);
+        atomic_store_explicit(&lw_fd_recs[b].pair_fd, fd0, memory_order_relaxed);
+        atomic_store_explicit(&lw_fd_recs[b].pair, a, memory_order_relaxed);
+    }
+    lw_spin_unlock(&fd_lock);
+}
+
+int lw_fd_pair_fd(const struct lw_fd_rec *r)
+{
+    _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
+    uint32_t p = atomic_load_explicit(&r->pair, memory_order_relaxed);
+    int fd = atomic_load_explicit(&r->pair_fd, memory_order_relaxed);
+    /* that fd may since have been closed (the other end living on through
+     * a dup) or reused: only an fd still pointing at the pair counts */
+    if (!slots || !p || fd < 0 || (unsigned)fd >= LW_FD_SLOTS ||
+        atomic_load_explicit(&slots[fd], memory_order_relaxed) != p)
+        return -1;
+    return fd;
 }
 
 void lw_fd_mark_internal(int fd, bool internal)

@@ -34,6 +34,8 @@ enum lw_fd_kind {
 #define LW_FDF_NONBLOCK 0x1u  /* O_NONBLOCK on the open file description */
 #define LW_FDF_LISTEN 0x2u    /* accept() was called on it */
 #define LW_FDF_CONNECTED 0x4u /* connect() succeeded or it came from accept() */
+#define LW_FDF_NOWAIT_NO 0x8u /* pwritev2(RWF_NOWAIT) refused here: writes are
+                               * recorded unprobed (hook_socket_io.c) */
 
 #define LW_FD_SLOTS (1u << 20)  /* fds at or above this are not tracked */
 #define LW_FD_RECS (1u << 17)   /* open files tracked at once */
@@ -46,6 +48,9 @@ struct lw_fd_rec {
     uint32_t snap_mark;       /* snapshot generation that already wrote it */
     uint8_t kind;
     _Atomic uint32_t flags;
+    /* SO_RCVTIMEO / SO_SNDTIMEO as last set with setsockopt (or inherited
+     * by accept): -1 none (block forever), 0 never blocks, else ns */
+    _Atomic int64_t rcvtimeo_ns, sndtimeo_ns;
     _Atomic lw_ctx_id owner; /* holds a context reference */
     lw_ctx_id creator;       /* holds a context reference */
     int creator_tid;
@@ -57,6 +62,10 @@ struct lw_fd_rec {
     _Atomic int32_t epoll;   /* epoll fd it was last registered with, -1 none */
     _Atomic int32_t ep_n;    /* epoll records: registered fds */
     _Atomic int32_t ep_fds[LW_FD_EPOLL_MAX];
+    /* socketpair()/pipe(): the other end's record and an fd of it; cleared
+     * (under the table lock) when either end's record is released */
+    _Atomic uint32_t pair;
+    _Atomic int32_t pair_fd;
     uint32_t nframes;
     uintptr_t frames[LW_FD_STACK];
 };
@@ -127,6 +136,35 @@ static inline bool lw_fd_nonblock(const struct lw_fd_rec *r)
 {
     return atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_NONBLOCK;
 }
+/* Socket timeouts (see rcvtimeo_ns): what a blocking wait reports. */
+static inline int64_t lw_fd_rcvtimeo(const struct lw_fd_rec *r)
+{
+    return atomic_load_explicit(&r->rcvtimeo_ns, memory_order_relaxed);
+}
+static inline int64_t lw_fd_sndtimeo(const struct lw_fd_rec *r)
+{
+    return atomic_load_explicit(&r->sndtimeo_ns, memory_order_relaxed);
+}
+static inline void lw_fd_set_timeo(struct lw_fd_rec *r, bool snd, int64_t ns)
+{
+    atomic_store_explicit(snd ? &r->sndtimeo_ns : &r->rcvtimeo_ns, ns, memory_order_relaxed);
+}
+/* SO_RCVTIMEO/SO_SNDTIMEO value -> rcvtimeo_ns convention, as the kernel
+ * reads it: {0,0} blocks forever, a negative tv_sec never blocks. */
+static inline int64_t lw_fd_timeo_ns(int64_t sec, int64_t usec)
+{
+    if (sec < 0)
+        return 0;
+    if (sec == 0 && usec == 0)
+        return -1;
+    if (sec >= INT64_MAX / 1000000000 - 1)
+        return -1; /* centuries: as good as forever, and no overflow */
+    return sec * 1000000000 + usec * 1000;
+}
+/* The two ends of a socketpair()/pipe() (both tracked): link them. */
+void lw_fd_link_pair(int fd0, int fd1);
+/* An fd of the other end of r's socketpair/pipe while it is open, or -1. */
+int lw_fd_pair_fd(const struct lw_fd_rec *r);
 
 /* epoll_ctl bookkeeping on the epoll record `ep` (epoll fd `epfd`). */
 void lw_fd_epoll_add(int epfd, int fd);

@@ -213,6 +213,11 @@ static void write_tracked(struct lw_snap *s, struct lw_json *w, int fd, struct l
         lw_json_kint(w, "timer", (int64_t)t->id);
     else
         lw_json_knull(w, "timer");
+    int pair = lw_fd_pair_fd(r);
+    if (pair >= 0)
+        lw_json_kint(w, "pair", pair);
+    else
+        lw_json_knull(w, "pair");
     lw_json_obj_end(w);
     if (owner)
         lw_snap_ctx(s, owner);
@@ -273,6 +278,7 @@ static void write_foreign(struct lw_json *w, int fd, int kind)
     lw_json_arr_begin(w);
     lw_json_arr_end(w);
     lw_json_knull(w, "timer");
+    lw_json_knull(w, "pair");
     lw_json_obj_end(w);
 }
 

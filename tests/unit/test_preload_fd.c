@@ -219,6 +219,61 @@ START_TEST(format_addresses)
 }
 END_TEST
 
+START_TEST(socket_timeouts)
+{
+    struct lw_fd_rec *r = lw_fd_open(1300, LW_FD_TCP, 0, 0);
+    ck_assert_int_eq(lw_fd_rcvtimeo(r), -1); /* none until setsockopt */
+    ck_assert_int_eq(lw_fd_sndtimeo(r), -1);
+    lw_fd_set_timeo(r, false, 5000000000);
+    lw_fd_set_timeo(r, true, 250000000);
+    lw_fd_dup(1300, 1301); /* a socket option: shared by every alias */
+    ck_assert_int_eq(lw_fd_rcvtimeo(lw_fd_get(1301)), 5000000000);
+    ck_assert_int_eq(lw_fd_sndtimeo(lw_fd_get(1301)), 250000000);
+    lw_fd_close(1300);
+    lw_fd_close(1301);
+    /* a reused record starts without them */
+    struct lw_fd_rec *q = lw_fd_open(1302, LW_FD_TCP, 0, 0);
+    ck_assert_int_eq(lw_fd_rcvtimeo(q), -1);
+    ck_assert_int_eq(lw_fd_sndtimeo(q), -1);
+    lw_fd_close(1302);
+    /* the kernel's reading of a struct timeval */
+    ck_assert_int_eq(lw_fd_timeo_ns(0, 0), -1);
+    ck_assert_int_eq(lw_fd_timeo_ns(5, 0), 5000000000);
+    ck_assert_int_eq(lw_fd_timeo_ns(0, 1), 1000);
+    ck_assert_int_eq(lw_fd_timeo_ns(2, 500000), 2500000000);
+    ck_assert_int_eq(lw_fd_timeo_ns(-1, 0), 0);
+    ck_assert_int_eq(lw_fd_timeo_ns(INT64_MAX, 0), -1);
+}
+END_TEST
+
+START_TEST(pair_links)
+{
+    struct lw_fd_rec *a = lw_fd_open(1400, LW_FD_UNIX, 0, 0);
+    struct lw_fd_rec *b = lw_fd_open(1401, LW_FD_UNIX, 0, 0);
+    ck_assert_int_eq(lw_fd_pair_fd(a), -1);
+    lw_fd_link_pair(1400, 1401);
+    ck_assert_int_eq(lw_fd_pair_fd(a), 1401);
+    ck_assert_int_eq(lw_fd_pair_fd(b), 1400);
+    /* the other end lives on through a dup: only fds still on it count */
+    lw_fd_dup(1401, 1402);
+    lw_fd_close(1401);
+    ck_assert_int_eq(lw_fd_pair_fd(a), -1);
+    ck_assert_int_eq(lw_fd_pair_fd(b), 1400);
+    /* closing its last alias unlinks it, so its reused record is nobody's pair */
+    lw_fd_close(1402);
+    struct lw_fd_rec *c = lw_fd_open(1401, LW_FD_UNIX, 0, 0);
+    ck_assert_int_eq(lw_fd_pair_fd(a), -1);
+    ck_assert_int_eq(lw_fd_pair_fd(c), -1);
+    lw_fd_close(1400);
+    lw_fd_close(1401);
+    /* untracked ends are not linked */
+    lw_fd_open(1403, LW_FD_PIPE, 0, 0);
+    lw_fd_link_pair(1403, 1404);
+    ck_assert_int_eq(lw_fd_pair_fd(lw_fd_get(1403)), -1);
+    lw_fd_close(1403);
+}
+END_TEST
+
 Suite *lw_suite_fd(void)
 {
     Suite *s = suite_create("fd");
@@ -233,6 +288,8 @@ Suite *lw_suite_fd(void)
     tcase_add_test(tc, epoll_registrations);
     tcase_add_test(tc, count_under_owner);
     tcase_add_test(tc, format_addresses);
+    tcase_add_test(tc, socket_timeouts);
+    tcase_add_test(tc, pair_links);
     suite_add_tcase(s, tc);
     return s;
 }

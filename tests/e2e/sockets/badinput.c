@@ -56,6 +56,7 @@ int main(void)
     SHOW(accept4(-1, NULL, NULL, 0));
     SHOW(connect(-1, (struct sockaddr *)&ss, sl));
     SHOW(shutdown(-1, SHUT_RDWR));
+    SHOW(setsockopt(-1, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){1, 0}, sizeof(struct timeval)));
     SHOW(dup(-1));
     SHOW(dup2(-1, 50));
     SHOW(dup3(0, 0, 0));
@@ -89,6 +90,9 @@ int main(void)
     SHOW(recv(s, buf, 1, MSG_DONTWAIT));
     SHOW(fcntl(s, F_SETFL, O_NONBLOCK));
     SHOW(recv(s, buf, 1, 0));
+    SHOW(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, NULL, sizeof(struct timeval))); /* EFAULT */
+    SHOW(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, -1}, sizeof(struct timeval)));
+    SHOW(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){0, 0}, 1));
     SHOW(close(s));
     SHOW(close(s)); /* twice */
     int p[2];

@@ -3,7 +3,7 @@
 # run.py, which writes "PASSED FAILED" to $(LW_RESULTS)/test-e2e-sockets.
 # Included by the lead from tests/module.mk (or preload/module.mk).
 E2E_SOCK_DIR := $(BUILD)/tests/e2e-sockets
-E2E_SOCK_BINS := $(E2E_SOCK_DIR)/sockets_fixture $(E2E_SOCK_DIR)/badinput
+E2E_SOCK_BINS := $(E2E_SOCK_DIR)/sockets_fixture $(E2E_SOCK_DIR)/badinput $(E2E_SOCK_DIR)/sendsem
 
 $(E2E_SOCK_DIR)/%: tests/e2e/sockets/%.c include/leakwatch.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -291,6 +291,70 @@ def t_fork():
     check(child["pid"] != parent["pid"], "same pid")
 
 
+def t_send_blocked():
+    """Threads stuck sending to peers that never read are blocked waits on
+    the fd, with the peer (socketpair/pipe: the other end) and SO_SNDTIMEO."""
+    f, paths, (s,) = scenario("send_blocked")
+    cases = [("send", "send", "socket", None), ("write", "write", "socket", 7000000000),
+             ("writev", "writev", "read", None)]
+    for key, call, family, timeout in cases:
+        tid, fd = int(f[key + "_tid"][0]), int(f[key + "_fd"][0])
+        t = thread(s, tid)
+        check(t and t["state"] == "blocked", "%s thread not blocked: %s" % (key, t))
+        b = t["blocked"]
+        check(b["source"] == "intercepted" and b["call"] == call and b["fd"] == fd,
+              "%s: %s" % (key, b))
+        check(b["family"] == family and b["timeout_ns"] == timeout, "%s: %s" % (key, b))
+        check(b["caller"] is not None and b["stack"] is not None, b)
+        (sock,) = sockets(s, fd=fd)
+        check(b["object_owner"] == sock["context"], (b, sock))
+        check(sock["bytes_out"] > 0, sock)
+    (sp,) = sockets(s, fd=int(f["send_fd"][0]))
+    check(sp["kind"] == "unix" and sp["pair"] == int(f["send_pair"][0]), sp)
+    (other,) = sockets(s, fd=int(f["send_pair"][0]))
+    check(other["pair"] == sp["fd"] and other["bytes_in"] == 0, other)
+    (pp,) = sockets(s, fd=int(f["writev_fd"][0]))
+    check(pp["kind"] == "pipe" and pp["pair"] == int(f["writev_pair"][0]), pp)
+    (tcp,) = sockets(s, fd=int(f["write_fd"][0]))
+    check(tcp["kind"] == "tcp" and tcp["peer"] == "127.0.0.1:" + f["listen_port"][0], tcp)
+    check(tcp["pair"] is None, tcp)
+    new = diff(paths[0])
+    if new is not None:
+        for key, call, _, _ in cases:
+            tid = int(f[key + "_tid"][0])
+            th = [x for x in findings(new, "thread") if tid in x["tids"]]
+            check(th and th[0]["verdict"] == "leaked" and th[0]["blocked"]["call"] == call,
+                  "%s: %s" % (key, th))
+
+
+def t_rcvtimeo():
+    """SO_RCVTIMEO is the timeout of a blocking recv, read and accept."""
+    f, paths, (s,) = scenario("rcvtimeo")
+    cases = [("recv", "recv", int(f["recv_fd"][0]), 5000000000),
+             ("read", "read", int(f["read_fd"][0]), 2500000000),
+             ("accept", "accept", int(f["listen_fd"][0]), 3000000000)]
+    for key, call, fd, timeout in cases:
+        t = thread(s, int(f[key + "_tid"][0]))
+        check(t and t["state"] == "blocked", "%s thread not blocked: %s" % (key, t))
+        b = t["blocked"]
+        check(b["source"] == "intercepted" and b["call"] == call and b["fd"] == fd, b)
+        check(b["timeout_ns"] == timeout, "%s: timeout %s, want %s" % (key, b["timeout_ns"], timeout))
+
+
+def t_sendsem():
+    """Sends that block, time out, are interrupted or fail: the same results
+    with and without leakwatch."""
+    exe = os.path.join(FIX, "sendsem")
+    plain = run([exe], preload=False, timeout=60)
+    lw = run([exe], timeout=60)
+    check(plain.returncode == 0 and lw.returncode == 0, (plain.stderr, lw.stderr))
+    pl, ll = plain.stdout.splitlines(), lw.stdout.splitlines()
+    check(len(pl) > 50 and pl[-1].startswith("cancelled in send") and pl[-1].endswith("yes"),
+          plain.stdout)
+    bad = [(x, y) for x, y in zip(pl, ll) if x != y]
+    check(not bad and len(pl) == len(ll), "differs under leakwatch: %s" % bad[:5])
+
+
 def t_badinput():
     exe = os.path.join(FIX, "badinput")
     plain = run([exe], preload=False)
@@ -330,7 +394,8 @@ def t_python():
 
 
 TESTS = [t_request_leak, t_request_close, t_accept_clean, t_accept_forget, t_poller,
-         t_sigev_timer, t_timerfd, t_cancel, t_epoll, t_verify, t_fork, t_badinput, t_python]
+         t_sigev_timer, t_timerfd, t_cancel, t_epoll, t_verify, t_fork, t_send_blocked,
+         t_rcvtimeo, t_sendsem, t_badinput, t_python]
 
 
 def main():

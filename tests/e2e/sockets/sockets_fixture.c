@@ -17,7 +17,9 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -338,6 +340,137 @@ static void scenario_fork(void)
     snap();
 }
 
+/* ---- senders stuck on peers that never read ----
+ * Each writer fills its buffer until a blocking send/write/writev blocks
+ * for good; their parent thread exits first, so they are leaked. */
+static void *send_filler(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    static char chunk[4096];
+    printf("send_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    for (;;)
+        if (send(fd, chunk, sizeof chunk, 0) < 0 && errno != EINTR)
+            break;
+    return NULL;
+}
+
+static void *write_filler(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    static char chunk[65536];
+    struct timeval tv = {7, 0};
+    int small = 16384;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small))
+        die("setsockopt");
+    printf("write_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    for (;;) /* SO_SNDTIMEO: every 7 s a short count or EAGAIN, then again */
+        if (write(fd, chunk, sizeof chunk) < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+    return NULL;
+}
+
+static void *writev_filler(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    static char a[16384], b[16384];
+    struct iovec v[2] = {{a, sizeof a}, {b, sizeof b}};
+    printf("writev_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    for (;;)
+        if (writev(fd, v, 2) < 0 && errno != EINTR)
+            break;
+    return NULL;
+}
+
+static int sender_fds[3];
+static void *sender_parent(void *arg)
+{
+    (void)arg;
+    pthread_detach(spawn(send_filler, (void *)(intptr_t)sender_fds[0]));
+    pthread_detach(spawn(write_filler, (void *)(intptr_t)sender_fds[1]));
+    pthread_detach(spawn(writev_filler, (void *)(intptr_t)sender_fds[2]));
+    return NULL;
+}
+
+static void scenario_send_blocked(void)
+{
+    int sv[2], p[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || pipe(p))
+        die("socketpair/pipe");
+    start_listener();
+    int tcp = dial();
+    int peer = accept(listen_fd, NULL, NULL); /* kept open, never read */
+    if (peer < 0)
+        die("accept");
+    sender_fds[0] = sv[0];
+    sender_fds[1] = tcp;
+    sender_fds[2] = p[1];
+    printf("send_fd=%d\nsend_pair=%d\nwrite_fd=%d\nwrite_peer_fd=%d\n"
+           "writev_fd=%d\nwritev_pair=%d\n",
+           sv[0], sv[1], tcp, peer, p[1], p[0]);
+    pthread_join(spawn(sender_parent, NULL), NULL);
+    ms(400);
+    snap();
+}
+
+/* ---- SO_RCVTIMEO bounds recv, read and accept ---- */
+static void set_timeo(int fd, int name, long sec, long usec)
+{
+    struct timeval tv = {sec, usec};
+    if (setsockopt(fd, SOL_SOCKET, name, &tv, sizeof tv))
+        die("setsockopt");
+}
+
+static void *timed_recv(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char b[8];
+    printf("recv_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    recv(fd, b, sizeof b, 0);
+    return NULL;
+}
+
+static void *timed_read(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char b[8];
+    printf("read_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    read(fd, b, sizeof b);
+    return NULL;
+}
+
+static void *timed_accept(void *arg)
+{
+    (void)arg;
+    printf("accept_tid=%ld\n", (long)syscall(SYS_gettid));
+    fflush(stdout);
+    accept(listen_fd, NULL, NULL);
+    return NULL;
+}
+
+static void scenario_rcvtimeo(void)
+{
+    int a[2], b[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) || socketpair(AF_UNIX, SOCK_STREAM, 0, b))
+        die("socketpair");
+    start_listener();
+    set_timeo(a[0], SO_RCVTIMEO, 5, 0);
+    set_timeo(b[0], SO_RCVTIMEO, 2, 500000);
+    set_timeo(b[0], SO_SNDTIMEO, 9, 0); /* a send timeout does not bound a read */
+    set_timeo(listen_fd, SO_RCVTIMEO, 3, 0);
+    printf("recv_fd=%d\nread_fd=%d\n", a[0], b[0]);
+    pthread_t t[3] = {spawn(timed_recv, (void *)(intptr_t)a[0]),
+                      spawn(timed_read, (void *)(intptr_t)b[0]), spawn(timed_accept, NULL)};
+    (void)t;
+    ms(200);
+    snap();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -370,6 +503,10 @@ int main(int argc, char **argv)
         scenario_fork();
     else if (!strcmp(s, "verify"))
         scenario_verify();
+    else if (!strcmp(s, "send_blocked"))
+        scenario_send_blocked();
+    else if (!strcmp(s, "rcvtimeo"))
+        scenario_rcvtimeo();
     else {
         fprintf(stderr, "unknown scenario %s\n", s);
         return 2;

@@ -367,9 +367,9 @@ def memory(rn, args, out):
 
 # ---------------------------------------------------------------- TSan / valgrind
 TSAN_SIZE = {"thread_churn": 2000, "cond_pingpong": 5000, "sem_pingpong": 5000, "mutex_contended": 400000,
-             "tcp_pingpong": 5000, "socketpair_pingpong": 5000, "nanosleep_ticker": 1000,
+             "tcp_pingpong": 5000, "socketpair_pingpong": 5000, "poll_pingpong": 5000, "nanosleep_ticker": 1000,
              "block_release": 2000, "timer_churn": 20000}
-VG_SIZE = {"thread_churn": 300, "cond_pingpong": 2000, "mutex_contended": 40000, "socketpair_pingpong": 2000,
+VG_SIZE = {"thread_churn": 300, "cond_pingpong": 2000, "mutex_contended": 40000, "socketpair_pingpong": 2000, "poll_pingpong": 2000,
            "block_release": 200}
 
 
@@ -446,7 +446,8 @@ def compare(rn, args, out):
 # ---------------------------------------------------------------- instructions
 INSTR_SIZES = {"thread_churn": (200, 600), "cond_pingpong": (1000, 3000), "sem_pingpong": (1000, 3000),
                "mutex_contended": (20000, 60000), "tcp_pingpong": (1000, 3000),
-               "socketpair_pingpong": (1000, 3000), "nanosleep_ticker": (200, 600),
+               "socketpair_pingpong": (1000, 3000), "poll_pingpong": (1000, 3000),
+               "nanosleep_ticker": (200, 600),
                "block_release": (200, 600), "timer_churn": (2000, 6000)}
 COLLECTED_RE = re.compile(r"Collected\s*:\s*(\d+)")
 

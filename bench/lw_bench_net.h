@@ -5,6 +5,7 @@
 #ifndef LW_BENCH_NET_H
 #define LW_BENCH_NET_H
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,9 +16,18 @@ struct lwb_echo {
     long rounds;
 };
 
+/* poll before every recv, as an event loop does: two waits per receive at
+ * two call sites (wl_poll_pingpong) */
+static int lwb_poll_first;
+
 static inline void lwb_xfer(int fd, char *b, int is_send)
 {
     for (;;) {
+        if (!is_send && lwb_poll_first) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                lwb_die("poll: %s", strerror(errno));
+        }
         ssize_t r = is_send ? send(fd, b, 1, 0) : recv(fd, b, 1, 0);
         if (r == 1)
             return;

@@ -5,7 +5,7 @@
 #   make bench-quick   each workload once, plain/floor/leakwatch (a few seconds)
 BENCH_DIR := $(BUILD)/bench
 BENCH_WORKLOADS := thread_churn cond_pingpong sem_pingpong mutex_contended \
-    tcp_pingpong socketpair_pingpong nanosleep_ticker block_release timer_churn
+    tcp_pingpong socketpair_pingpong poll_pingpong nanosleep_ticker block_release timer_churn
 BENCH_BINS := $(addprefix $(BENCH_DIR)/wl_,$(BENCH_WORKLOADS)) $(BENCH_DIR)/mcload
 BENCH_TSAN_BINS := $(addprefix $(BENCH_DIR)/tsan/wl_,$(BENCH_WORKLOADS))
 BENCH_FLOOR := $(BENCH_DIR)/libfloor.so

@@ -37,6 +37,7 @@ MICRO = [
     ("mutex_contended", 4000000, 40000, 1.05, ""),
     ("tcp_pingpong", 20000, 500, 1.05, ""),
     ("socketpair_pingpong", 30000, 500, 1.05, ""),
+    ("poll_pingpong", 20000, 500, 1.05, ""),
     ("nanosleep_ticker", 4000, 50, None, ""),
     ("block_release", 2000, 200, 1.25, ""),
     ("timer_churn", 200000, 2000, None, ""),

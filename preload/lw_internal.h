@@ -214,20 +214,26 @@ struct lw_thread {
     _Atomic uint32_t seq;
     int blocked;
     struct lw_blocked b;
-    uintptr_t bkey_ip, bkey_sp;   /* call site of the stack in stacks[depth..] */
-    uintptr_t bprev_ip, bprev_sp; /* the site before it */
-    int bfull;                    /* that stack is a full unwind, not just the caller */
+    /* blocked stacks of the last two call sites (lw_registry.c); the
+     * active wait's stack is slot bslot (seqlocked, like b) */
+    struct lw_bsite {
+        uintptr_t ip, sp; /* call site: hook return address + frame */
+        int n;            /* frames in the slot */
+        int full;         /* a full unwind, not just the caller */
+    } bsite[2];
+    int bslot;
+    uint32_t bunwinds; /* full unwinds done for blocked stacks */
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
     int cstack_n;
-    uintptr_t stacks[]; /* creation stack [depth], blocked stack [depth] */
+    uintptr_t stacks[]; /* creation stack [depth], blocked stack slots 0 and 1 [depth] each */
 };
 static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
 {
     return t->stacks;
 }
-static inline uintptr_t *lw_thread_bstack(struct lw_thread *t)
+static inline uintptr_t *lw_thread_bstack(struct lw_thread *t, int slot)
 {
-    return t->stacks + lw_stack_depth();
+    return t->stacks + (1 + slot) * lw_stack_depth();
 }
 /* A started thread writes its own tid after its record was published;
  * snapshots read it concurrently (0 = not started yet). */

@@ -45,7 +45,7 @@ size_t lw_reg_record_size(void)
 
 int lw_registry_init(void)
 {
-    size_t sz = sizeof(struct lw_thread) + 2 * (size_t)lw_stack_depth() * sizeof(uintptr_t);
+    size_t sz = sizeof(struct lw_thread) + 3 * (size_t)lw_stack_depth() * sizeof(uintptr_t);
     lw_reg_size = (sz + 63) & ~(size_t)63;
     lw_reg_hash = lw_mmap(LW_HASH_SIZE * sizeof *lw_reg_hash);
     return lw_reg_hash ? 0 : -1;
@@ -332,8 +332,12 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
  * different call chain counts as another site):
  * - a site seen for the first time records only the program's caller
  *   frame (1 frame, no unwind);
- * - the second wait at the same site (the last or the one before it) walks
- *   the whole stack with libunwind, and later waits there reuse it.
+ * - the second wait at the same site walks the whole stack with libunwind,
+ *   and later waits there reuse it.
+ * Two sites are kept (slots 0 and 1; a new site replaces the one the last
+ * wait did not use), so a loop alternating between two waits (poll then
+ * recv, a cond wait then a sleep) unwinds twice in all, not on every wait
+ * as a one-site cache would.
  * Why: a thread's first unwind cost ~16,000 instructions, ~27
  * rt_sigprocmask calls (libunwind's global cache lock masks signals) and a
  * 2 KiB frame that touched a fresh page of the thread's stack; threads
@@ -346,31 +350,34 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
 static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_t ip,
                                                    uintptr_t sp, int skip)
 {
-    bool again = (t->bkey_ip == ip && t->bkey_sp == sp) ||
-                 (t->bprev_ip == ip && t->bprev_sp == sp);
-    if (t->bkey_ip != ip || t->bkey_sp != sp) {
-        t->bprev_ip = t->bkey_ip;
-        t->bprev_sp = t->bkey_sp;
+    int i = (t->bsite[0].ip == ip && t->bsite[0].sp == sp)   ? 0
+            : (t->bsite[1].ip == ip && t->bsite[1].sp == sp) ? 1
+                                                             : -1;
+    struct lw_bsite *s;
+    if (i < 0) { /* first wait here: the caller frame only */
+        i = 1 - t->bslot;
+        s = &t->bsite[i];
+        s->ip = ip;
+        s->sp = sp;
+        s->n = 1;
+        s->full = 0;
+        LW_SEQ_WR(lw_thread_bstack(t, i)[0], ip);
+    } else if (!(s = &t->bsite[i])->full) { /* second wait here: unwind */
+        int saved = errno;
+        lw_tls_guard = 1;
+        int n = lw_stack_capture_walk(lw_thread_bstack(t, i), lw_stack_depth(), skip + 1); /* + us */
+        lw_tls_guard = 0;
+        errno = saved;
+        t->bunwinds++;
+        if (n <= 0) { /* fork gate closed, or no unwind info: keep the caller */
+            LW_SEQ_WR(lw_thread_bstack(t, i)[0], ip);
+            n = 1;
+        }
+        s->n = n;
+        s->full = 1;
     }
-    t->bkey_ip = ip;
-    t->bkey_sp = sp;
-    if (!again) {
-        LW_SEQ_WR(lw_thread_bstack(t)[0], ip);
-        LW_SEQ_WR(t->b.nstack, 1);
-        t->bfull = 0;
-        return;
-    }
-    int saved = errno;
-    lw_tls_guard = 1;
-    int n = lw_stack_capture_walk(lw_thread_bstack(t), lw_stack_depth(), skip + 1); /* + us */
-    lw_tls_guard = 0;
-    errno = saved;
-    if (n <= 0) { /* fork gate closed, or no unwind info: keep the caller */
-        LW_SEQ_WR(lw_thread_bstack(t)[0], ip);
-        n = 1;
-    }
-    LW_SEQ_WR(t->b.nstack, n);
-    t->bfull = 1;
+    LW_SEQ_WR(t->bslot, i);
+    LW_SEQ_WR(t->b.nstack, s->n);
 }
 
 /* Both entry points inline the body so the stack always holds exactly one
@@ -398,7 +405,8 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
         lw_bump(&t->wakes_since_cancel);
     uintptr_t ip = (uintptr_t)wi->caller;
     lw_seq_begin(t);
-    if (LW_UNLIKELY(!t->bfull || t->bkey_ip != ip || t->bkey_sp != sp))
+    const struct lw_bsite *bs = &t->bsite[t->bslot];
+    if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp))
         lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
     LW_SEQ_WR(t->b.call, wi->call);
     LW_SEQ_WR(t->b.family, wi->family);
@@ -485,7 +493,7 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
         }
         bool b = LW_SEQ_RD(t->blocked);
         if (b)
-            lw_blocked_copy(out, &t->b, stack, lw_thread_bstack(t));
+            lw_blocked_copy(out, &t->b, stack, lw_thread_bstack(t, LW_SEQ_RD(t->bslot) & 1));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
             return b;

@@ -98,30 +98,58 @@ START_TEST(lazy_stack_per_site)
     int n = blocked_at_a(st, &caller);
     ck_assert_int_eq(n, 1);
     ck_assert_uint_eq(st[0], caller);
-    ck_assert_int_eq(t->bfull, 0);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 0);
     /* second wait at the same site: the whole stack, starting at the
      * program's caller (the skip count drops leakwatch's frame and the
      * hook), and deeper than one frame */
     n = blocked_at_a(st, &caller);
     ck_assert_int_gt(n, 2);
     ck_assert_uint_eq(st[0], caller);
-    ck_assert_int_eq(t->bfull, 1);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 1);
     /* later waits there reuse it */
     n = blocked_at_a(st, &caller);
     ck_assert_int_gt(n, 2);
     ck_assert_uint_eq(st[0], caller);
-    /* another site: caller only again; coming back to the previous site
-     * (alternating between two sites) unwinds at once */
+    /* another site: caller only; coming back to the previous site finds
+     * its full stack still kept (no unwind) */
     site_b();
-    ck_assert_int_eq(t->bfull, 0);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 0);
     ck_assert_int_eq(t->b.nstack, 1);
+    uint32_t unwinds = t->bunwinds;
     n = blocked_at_a(st, &caller);
     ck_assert_int_gt(n, 2);
     ck_assert_uint_eq(st[0], caller);
+    ck_assert_uint_eq(t->bunwinds, unwinds);
     /* waits are all counted, the state is cleared after each */
     ck_assert_uint_eq(atomic_load(&t->waits), 5);
     struct lw_blocked b;
     ck_assert(!lw_thread_read_blocked(t, &b, st));
+    drop_self(t);
+}
+END_TEST
+
+/* A loop alternating between two waits (poll then recv) unwinds once per
+ * site, not on every wait; a third site evicts the one not used last. */
+START_TEST(lazy_stack_two_sites)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    for (int i = 0; i < 10; i++) {
+        site_a();
+        site_b();
+    }
+    ck_assert_uint_eq(t->bunwinds, 2);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 1); /* site B, full */
+    ck_assert_int_gt(t->b.nstack, 2);
+    /* a third site (another caller frame) replaces A, the one not used
+     * last: B stays full, A starts over */
+    uintptr_t st[LW_MAX_DEPTH], caller = 0;
+    ck_assert_int_eq(blocked_at_a(st, &caller), 1);
+    site_b();
+    ck_assert_uint_eq(t->bunwinds, 2);
+    ck_assert_int_gt(t->b.nstack, 2);
+    site_a();
+    ck_assert_int_eq(t->b.nstack, 1);
     drop_self(t);
 }
 END_TEST
@@ -132,7 +160,7 @@ START_TEST(lazy_stack_site_loop)
     struct lw_thread *t = fake_self();
     for (int i = 0; i < 4; i++)
         site_a();
-    ck_assert_int_eq(t->bfull, 1);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 1);
     ck_assert_int_gt(t->b.nstack, 2);
     drop_self(t);
 }
@@ -175,6 +203,7 @@ Suite *lw_suite_preload_lazy(void)
     TCase *tc = tcase_create("lazy");
     tcase_add_test(tc, lazy_stack_per_site);
     tcase_add_test(tc, lazy_stack_site_loop);
+    tcase_add_test(tc, lazy_stack_two_sites);
     tcase_add_test(tc, owner_cache_invalidation);
     suite_add_tcase(s, tc);
     return s;

@@ -29,8 +29,8 @@ struct ld {
 
 #define LW_PATH_MAX 160
 
-__attribute__((format(printf, 3, 4)))
-static int ld_fail(struct ld *l, const char *path, const char *fmt, ...)
+__attribute__((format(printf, 3, 0)))
+static int ld_vfail(struct ld *l, const char *path, const char *fmt, va_list ap)
 {
     if (l->failed)
         return -1;
@@ -38,9 +38,16 @@ static int ld_fail(struct ld *l, const char *path, const char *fmt, ...)
     int n = snprintf(l->err, l->errlen, "%s: %s%s", l->name, path ? path : "", path && *path ? ": " : "");
     if (n < 0 || (size_t)n >= l->errlen)
         return -1;
+    vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+    return -1;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int ld_fail(struct ld *l, const char *path, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+    ld_vfail(l, path, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -73,29 +80,38 @@ static void join_path(char *out, const char *prefix, const char *key)
     out[n] = 0;
 }
 
+/* ld_fail at the path prefix.key: most messages are about one field. */
+__attribute__((format(printf, 4, 5)))
+static int lw_fail_at(struct ld *l, const char *prefix, const char *key, const char *fmt, ...)
+{
+    char p[LW_PATH_MAX];
+    join_path(p, prefix, key);
+    va_list ap;
+    va_start(ap, fmt);
+    ld_vfail(l, p, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* Integer field. Absent or null -> *out = -1 unless required. Values below
  * min are refused (min 0 for counts, ids and times). */
 static int get_int(struct ld *l, json_t *obj, const char *prefix, const char *key, bool required,
                    int64_t min, int64_t *out)
 {
-    char p[LW_PATH_MAX];
     json_t *v = json_object_get(obj, key);
     *out = -1;
     if (!v || json_is_null(v)) {
         if (!required)
             return 0;
-        join_path(p, prefix, key);
-        return v ? ld_fail(l, p, "expected an integer, got null") : ld_fail(l, p, "missing");
+        return v ? lw_fail_at(l, prefix, key, "expected an integer, got null")
+                 : lw_fail_at(l, prefix, key, "missing");
     }
-    if (!json_is_integer(v)) {
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "expected an integer, got %s", json_type_word(v));
-    }
+    if (!json_is_integer(v))
+        return lw_fail_at(l, prefix, key, "expected an integer, got %s", json_type_word(v));
     json_int_t x = json_integer_value(v);
-    if (x < min) {
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "%lld is out of range (expected >= %lld)", (long long)x, (long long)min);
-    }
+    if (x < min)
+        return lw_fail_at(l, prefix, key, "%lld is out of range (expected >= %lld)", (long long)x,
+                          (long long)min);
     *out = (int64_t)x;
     return 0;
 }
@@ -103,19 +119,16 @@ static int get_int(struct ld *l, json_t *obj, const char *prefix, const char *ke
 static int get_str(struct ld *l, json_t *obj, const char *prefix, const char *key, bool required,
                    const char **out)
 {
-    char p[LW_PATH_MAX];
     json_t *v = json_object_get(obj, key);
     *out = NULL;
     if (!v || json_is_null(v)) {
         if (!required)
             return 0;
-        join_path(p, prefix, key);
-        return v ? ld_fail(l, p, "expected a string, got null") : ld_fail(l, p, "missing");
+        return v ? lw_fail_at(l, prefix, key, "expected a string, got null")
+                 : lw_fail_at(l, prefix, key, "missing");
     }
-    if (!json_is_string(v)) {
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "expected a string, got %s", json_type_word(v));
-    }
+    if (!json_is_string(v))
+        return lw_fail_at(l, prefix, key, "expected a string, got %s", json_type_word(v));
     *out = lw_arena_strdup(&l->s->arena, json_string_value(v));
     return 0;
 }
@@ -131,9 +144,7 @@ static int get_enum(struct ld *l, json_t *obj, const char *prefix, const char *k
     for (const char *const *w = words; *w; w++)
         if (strcmp(*w, *out) == 0)
             return 0;
-    char p[LW_PATH_MAX];
-    join_path(p, prefix, key);
-    return ld_fail(l, p, "unknown value \"%.40s\"", *out);
+    return lw_fail_at(l, prefix, key, "unknown value \"%.40s\"", *out);
 }
 
 static int get_bool(struct ld *l, json_t *obj, const char *prefix, const char *key, bool *out)
@@ -142,11 +153,8 @@ static int get_bool(struct ld *l, json_t *obj, const char *prefix, const char *k
     *out = false;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_boolean(v)) {
-        char p[LW_PATH_MAX];
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "expected a boolean, got %s", json_type_word(v));
-    }
+    if (!json_is_boolean(v))
+        return lw_fail_at(l, prefix, key, "expected a boolean, got %s", json_type_word(v));
     *out = json_is_true(v);
     return 0;
 }
@@ -157,11 +165,8 @@ static int get_obj(struct ld *l, json_t *obj, const char *prefix, const char *ke
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_object(v)) {
-        char p[LW_PATH_MAX];
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "expected an object, got %s", json_type_word(v));
-    }
+    if (!json_is_object(v))
+        return lw_fail_at(l, prefix, key, "expected an object, got %s", json_type_word(v));
     *out = v;
     return 0;
 }
@@ -169,19 +174,12 @@ static int get_obj(struct ld *l, json_t *obj, const char *prefix, const char *ke
 static int get_arr(struct ld *l, json_t *obj, const char *prefix, const char *key, bool required,
                    json_t **out)
 {
-    char p[LW_PATH_MAX];
     json_t *v = json_object_get(obj, key);
     *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (!required)
-            return 0;
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "missing");
-    }
-    if (!json_is_array(v)) {
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "expected an array, got %s", json_type_word(v));
-    }
+    if (!v || json_is_null(v))
+        return required ? lw_fail_at(l, prefix, key, "missing") : 0;
+    if (!json_is_array(v))
+        return lw_fail_at(l, prefix, key, "expected an array, got %s", json_type_word(v));
     *out = v;
     return 0;
 }
@@ -195,11 +193,9 @@ static int parse_frame(struct ld *l, json_t *v, const char *path, struct lw_fram
     if (get_int(l, v, path, "ip", true, 0, &ip) < 0 || get_int(l, v, path, "module", true, -1, &mod) < 0 ||
         get_int(l, v, path, "offset", false, 0, &off) < 0)
         return -1;
-    if (mod >= (int64_t)l->s->nmodules) {
-        char p[LW_PATH_MAX];
-        join_path(p, path, "module");
-        return ld_fail(l, p, "module index %lld out of range (%zu modules)", (long long)mod, l->s->nmodules);
-    }
+    if (mod >= (int64_t)l->s->nmodules)
+        return lw_fail_at(l, path, "module", "module index %lld out of range (%zu modules)",
+                          (long long)mod, l->s->nmodules);
     f->ip = (uint64_t)ip;
     f->module = (int)mod;
     if (off < 0)
@@ -231,11 +227,9 @@ static int get_stack_ref(struct ld *l, json_t *obj, const char *prefix, const ch
         return -1;
     if (v < 0)
         return 0;
-    if (v >= (int64_t)l->s->nstacks) {
-        char p[LW_PATH_MAX];
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "stack index %lld out of range (%zu stacks)", (long long)v, l->s->nstacks);
-    }
+    if (v >= (int64_t)l->s->nstacks)
+        return lw_fail_at(l, prefix, key, "stack index %lld out of range (%zu stacks)", (long long)v,
+                          l->s->nstacks);
     *out = (int)v;
     return 0;
 }
@@ -264,59 +258,75 @@ static int get_int_list(struct ld *l, json_t *obj, const char *prefix, const cha
     return 0;
 }
 
-static int load_modules(struct ld *l, json_t *root)
+/* Loads one element of a top-level array into elem (zeroed arena memory);
+ * path is "key[i]" for messages, i its index. */
+typedef int (*lw_elem_loader)(struct ld *l, json_t *v, const char *path, size_t i, void *elem);
+
+enum {
+    LW_ARR_OPTIONAL = 0,   /* absent or null reads as empty */
+    LW_ARR_REQUIRED = 1,   /* absent or null is an error */
+    LW_ARR_OF_FRAMES = 2,  /* elements are arrays of frames, not objects */
+};
+
+/* The top-level arrays (modules, stacks, contexts, threads, timers, sockets)
+ * are all read the same way, so the checks and their messages live here once:
+ * the member must be an array, every element an object (stacks: an array of
+ * frames), each handed to load with its path. Returns the elements (in the
+ * arena, never NULL on success) and sets *n only once all of them loaded;
+ * NULL after ld_fail. */
+static void *lw_load_array(struct ld *l, json_t *root, const char *key, unsigned flags, size_t size,
+                           lw_elem_loader load, size_t *n)
 {
     json_t *a;
-    if (get_arr(l, root, "", "modules", false, &a) < 0)
-        return -1;
-    size_t n = a ? json_array_size(a) : 0;
-    struct lw_snapshot *s = l->s;
-    s->modules = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->modules));
-    for (size_t i = 0; i < n; i++) {
+    if (get_arr(l, root, "", key, flags & LW_ARR_REQUIRED, &a) < 0)
+        return NULL;
+    size_t cnt = a ? json_array_size(a) : 0;
+    char *elems = lw_arena_alloc(&l->s->arena, (cnt ? cnt : 1) * size);
+    for (size_t i = 0; i < cnt; i++) {
         char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "modules[%zu]", i);
-        json_t *m = json_array_get(a, i);
-        if (!json_is_object(m))
-            return ld_fail(l, p, "expected an object, got %s", json_type_word(m));
-        struct lw_snap_module *mod = &s->modules[i];
-        int64_t base, start, end;
-        if (get_str(l, m, p, "path", true, &mod->path) < 0 || get_int(l, m, p, "base", true, 0, &base) < 0 ||
-            get_int(l, m, p, "start", false, 0, &start) < 0 || get_int(l, m, p, "end", false, 0, &end) < 0 ||
-            get_str(l, m, p, "build_id", false, &mod->build_id) < 0)
-            return -1;
-        mod->base = (uint64_t)base;
-        mod->start = start < 0 ? 0 : (uint64_t)start;
-        mod->end = end < 0 ? 0 : (uint64_t)end;
+        snprintf(p, sizeof p, "%s[%zu]", key, i);
+        json_t *v = json_array_get(a, i);
+        bool frames = flags & LW_ARR_OF_FRAMES;
+        if (frames ? !json_is_array(v) : !json_is_object(v)) {
+            ld_fail(l, p, "expected %s, got %s", frames ? "an array of frames" : "an object",
+                    json_type_word(v));
+            return NULL;
+        }
+        if (load(l, v, p, i, elems + i * size) < 0)
+            return NULL;
     }
-    s->nmodules = n;
+    *n = cnt;
+    return elems;
+}
+
+static int load_module(struct ld *l, json_t *m, const char *p, size_t i, void *elem)
+{
+    (void)i;
+    struct lw_snap_module *mod = elem;
+    int64_t base, start, end;
+    if (get_str(l, m, p, "path", true, &mod->path) < 0 || get_int(l, m, p, "base", true, 0, &base) < 0 ||
+        get_int(l, m, p, "start", false, 0, &start) < 0 || get_int(l, m, p, "end", false, 0, &end) < 0 ||
+        get_str(l, m, p, "build_id", false, &mod->build_id) < 0)
+        return -1;
+    mod->base = (uint64_t)base;
+    mod->start = start < 0 ? 0 : (uint64_t)start;
+    mod->end = end < 0 ? 0 : (uint64_t)end;
     return 0;
 }
 
-static int load_stacks(struct ld *l, json_t *root)
+static int load_stack(struct ld *l, json_t *st, const char *p, size_t i, void *elem)
 {
-    json_t *a;
-    if (get_arr(l, root, "", "stacks", false, &a) < 0)
-        return -1;
-    size_t n = a ? json_array_size(a) : 0;
-    struct lw_snapshot *s = l->s;
-    s->stacks = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->stacks));
-    for (size_t i = 0; i < n; i++) {
-        char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "stacks[%zu]", i);
-        json_t *st = json_array_get(a, i);
-        if (!json_is_array(st))
-            return ld_fail(l, p, "expected an array of frames, got %s", json_type_word(st));
-        size_t nf = json_array_size(st);
-        s->stacks[i].frames = lw_arena_alloc(&s->arena, (nf ? nf : 1) * sizeof(struct lw_frame_ref));
-        for (size_t j = 0; j < nf; j++) {
-            char fp[LW_PATH_MAX];
-            snprintf(fp, sizeof fp, "stacks[%zu][%zu]", i, j);
-            if (parse_frame(l, json_array_get(st, j), fp, &s->stacks[i].frames[j]) < 0)
-                return -1;
-        }
-        s->stacks[i].n = nf;
+    (void)i;
+    struct lw_snap_stack *x = elem;
+    size_t nf = json_array_size(st);
+    x->frames = lw_arena_alloc(&l->s->arena, (nf ? nf : 1) * sizeof(*x->frames));
+    for (size_t j = 0; j < nf; j++) {
+        char fp[LW_PATH_MAX];
+        snprintf(fp, sizeof fp, "%s[%zu]", p, j);
+        if (parse_frame(l, json_array_get(st, j), fp, &x->frames[j]) < 0)
+            return -1;
     }
-    s->nstacks = n;
+    x->n = nf;
     return 0;
 }
 
@@ -375,45 +385,45 @@ int lw_snapshot_live_thread(const struct lw_snapshot *s, int64_t tid)
     return find_idx(thr_index_of(s), tid);
 }
 
+static int load_context(struct ld *l, json_t *c, const char *p, size_t i, void *elem)
+{
+    struct lw_snapshot *s = l->s;
+    struct lw_snap_ctx *x = elem;
+    if (get_int(l, c, p, "id", true, 1, &x->id) < 0 || get_int(l, c, p, "parent", false, 1, &x->parent) < 0 ||
+        get_str(l, c, p, "label", false, &x->label) < 0 ||
+        get_enum(l, c, p, "kind", false, ctx_kinds, &x->kind) < 0 ||
+        get_int(l, c, p, "owner_tid", false, 0, &x->owner_tid) < 0 ||
+        get_frame(l, c, p, "owner_start", &x->has_owner_start, &x->owner_start) < 0 ||
+        get_int(l, c, p, "created_ns", false, 0, &x->created_ns) < 0 ||
+        get_int(l, c, p, "cancelled_ns", false, 0, &x->cancelled_ns) < 0 ||
+        get_enum(l, c, p, "cause", false, causes, &x->cause) < 0 ||
+        get_int(l, c, p, "cancel_origin", false, 1, &x->cancel_origin) < 0 ||
+        get_bool(l, c, p, "background", &x->background) < 0)
+        return -1;
+    if (!x->kind)
+        x->kind = x->parent < 0 ? "root" : "thread";
+    if (x->parent < 0) {
+        if (s->root_idx >= 0)
+            return ld_fail(l, p, "a second root context (parent null); contexts[%d] is the first",
+                           s->root_idx);
+        s->root_idx = (int)i;
+    }
+    return 0;
+}
+
 static int load_contexts(struct ld *l, json_t *root)
 {
-    json_t *a;
-    if (get_arr(l, root, "", "contexts", false, &a) < 0)
-        return -1;
-    size_t n = a ? json_array_size(a) : 0;
     struct lw_snapshot *s = l->s;
-    if (n > (size_t)INT32_MAX)
+    /* Context indexes are ints. A member that is not an array has size 0
+     * here and is refused by lw_load_array. */
+    if (json_array_size(json_object_get(root, "contexts")) > (size_t)INT32_MAX)
         return ld_fail(l, "contexts", "too many contexts");
-    s->ctxs = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->ctxs));
     s->root_idx = -1;
-    for (size_t i = 0; i < n; i++) {
-        char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "contexts[%zu]", i);
-        json_t *c = json_array_get(a, i);
-        if (!json_is_object(c))
-            return ld_fail(l, p, "expected an object, got %s", json_type_word(c));
-        struct lw_snap_ctx *x = &s->ctxs[i];
-        if (get_int(l, c, p, "id", true, 1, &x->id) < 0 || get_int(l, c, p, "parent", false, 1, &x->parent) < 0 ||
-            get_str(l, c, p, "label", false, &x->label) < 0 ||
-            get_enum(l, c, p, "kind", false, ctx_kinds, &x->kind) < 0 ||
-            get_int(l, c, p, "owner_tid", false, 0, &x->owner_tid) < 0 ||
-            get_frame(l, c, p, "owner_start", &x->has_owner_start, &x->owner_start) < 0 ||
-            get_int(l, c, p, "created_ns", false, 0, &x->created_ns) < 0 ||
-            get_int(l, c, p, "cancelled_ns", false, 0, &x->cancelled_ns) < 0 ||
-            get_enum(l, c, p, "cause", false, causes, &x->cause) < 0 ||
-            get_int(l, c, p, "cancel_origin", false, 1, &x->cancel_origin) < 0 ||
-            get_bool(l, c, p, "background", &x->background) < 0)
-            return -1;
-        if (!x->kind)
-            x->kind = x->parent < 0 ? "root" : "thread";
-        if (x->parent < 0) {
-            if (s->root_idx >= 0)
-                return ld_fail(l, p, "a second root context (parent null); contexts[%d] is the first",
-                               s->root_idx);
-            s->root_idx = (int)i;
-        }
-    }
-    s->nctxs = n;
+    s->ctxs = lw_load_array(l, root, "contexts", LW_ARR_OPTIONAL, sizeof(*s->ctxs), load_context,
+                            &s->nctxs);
+    if (!s->ctxs)
+        return -1;
+    size_t n = s->nctxs;
     struct lw_index *ix = ctx_index_of(s);
     ix->e = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*ix->e));
     for (size_t i = 0; i < n; i++)
@@ -465,11 +475,8 @@ static int ctx_ref(struct ld *l, const char *prefix, const char *key, int64_t id
     if (id < 0)
         return 0;
     *idx = lw_snapshot_ctx_index(l->s, id);
-    if (*idx < 0) {
-        char p[LW_PATH_MAX];
-        join_path(p, prefix, key);
-        return ld_fail(l, p, "no context with id %lld", (long long)id);
-    }
+    if (*idx < 0)
+        return lw_fail_at(l, prefix, key, "no context with id %lld", (long long)id);
     return 0;
 }
 
@@ -489,64 +496,62 @@ static int load_blocked(struct ld *l, json_t *b, const char *p, struct lw_snap_b
     return 0;
 }
 
+static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *elem)
+{
+    (void)i;
+    struct lw_snap_thread *x = elem;
+    json_t *b, *attr;
+    if (get_int(l, t, p, "tid", true, 1, &x->tid) < 0 ||
+        get_enum(l, t, p, "kind", true, thread_kinds, &x->kind) < 0 ||
+        get_str(l, t, p, "name", false, &x->name) < 0 ||
+        get_frame(l, t, p, "start_routine", &x->has_start, &x->start) < 0 ||
+        get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
+        get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
+        get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
+        ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
+        get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
+        get_enum(l, t, p, "state", true, thread_states, &x->state) < 0 ||
+        get_obj(l, t, p, "blocked", &b) < 0 || get_int(l, t, p, "waits", false, 0, &x->waits) < 0 ||
+        get_int(l, t, p, "wakes_since_cancel", false, 0, &x->wakes_since_cancel) < 0 ||
+        get_int(l, t, p, "exited_ns", false, 0, &x->exited_ns) < 0 ||
+        get_str(l, t, p, "exit", false, &x->exit) < 0 || get_bool(l, t, p, "joined", &x->joined) < 0 ||
+        get_bool(l, t, p, "detached", &x->detached) < 0 ||
+        get_int(l, t, p, "cancel_requested_ns", false, 0, &x->cancel_requested_ns) < 0 ||
+        get_obj(l, t, p, "attributed_to", &attr) < 0)
+        return -1;
+    x->attributed_timer = -1;
+    if (attr) {
+        char ap[LW_PATH_MAX];
+        join_path(ap, p, "attributed_to");
+        if (get_int(l, attr, ap, "timer", false, 0, &x->attributed_timer) < 0)
+            return -1;
+    }
+    x->is_blocked = strcmp(x->state, "blocked") == 0;
+    if (x->is_blocked && !b)
+        return ld_fail(l, p, "state is \"blocked\" but \"blocked\" is null");
+    x->blocked.object = x->blocked.fd = x->blocked.object_owner = -1;
+    x->blocked.holder_tid = x->blocked.join_target_tid = x->blocked.since_ns = -1;
+    x->blocked.timeout_ns = -1;
+    x->blocked.stack = -1;
+    if (x->is_blocked) {
+        char bp[LW_PATH_MAX];
+        join_path(bp, p, "blocked");
+        if (load_blocked(l, b, bp, &x->blocked) < 0)
+            return -1;
+    }
+    if (x->wakes_since_cancel < 0)
+        x->wakes_since_cancel = 0;
+    return 0;
+}
+
 static int load_threads(struct ld *l, json_t *root)
 {
-    json_t *a;
-    if (get_arr(l, root, "", "threads", true, &a) < 0)
-        return -1;
-    size_t n = json_array_size(a);
     struct lw_snapshot *s = l->s;
-    s->threads = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->threads));
-    for (size_t i = 0; i < n; i++) {
-        char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "threads[%zu]", i);
-        json_t *t = json_array_get(a, i);
-        if (!json_is_object(t))
-            return ld_fail(l, p, "expected an object, got %s", json_type_word(t));
-        struct lw_snap_thread *x = &s->threads[i];
-        json_t *b, *attr;
-        if (get_int(l, t, p, "tid", true, 1, &x->tid) < 0 ||
-            get_enum(l, t, p, "kind", true, thread_kinds, &x->kind) < 0 ||
-            get_str(l, t, p, "name", false, &x->name) < 0 ||
-            get_frame(l, t, p, "start_routine", &x->has_start, &x->start) < 0 ||
-            get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
-            get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
-            get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
-            ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
-            get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
-            get_enum(l, t, p, "state", true, thread_states, &x->state) < 0 ||
-            get_obj(l, t, p, "blocked", &b) < 0 || get_int(l, t, p, "waits", false, 0, &x->waits) < 0 ||
-            get_int(l, t, p, "wakes_since_cancel", false, 0, &x->wakes_since_cancel) < 0 ||
-            get_int(l, t, p, "exited_ns", false, 0, &x->exited_ns) < 0 ||
-            get_str(l, t, p, "exit", false, &x->exit) < 0 || get_bool(l, t, p, "joined", &x->joined) < 0 ||
-            get_bool(l, t, p, "detached", &x->detached) < 0 ||
-            get_int(l, t, p, "cancel_requested_ns", false, 0, &x->cancel_requested_ns) < 0 ||
-            get_obj(l, t, p, "attributed_to", &attr) < 0)
-            return -1;
-        x->attributed_timer = -1;
-        if (attr) {
-            char ap[LW_PATH_MAX];
-            join_path(ap, p, "attributed_to");
-            if (get_int(l, attr, ap, "timer", false, 0, &x->attributed_timer) < 0)
-                return -1;
-        }
-        x->is_blocked = strcmp(x->state, "blocked") == 0;
-        if (x->is_blocked && !b)
-            return ld_fail(l, p, "state is \"blocked\" but \"blocked\" is null");
-        x->blocked.object = x->blocked.fd = x->blocked.object_owner = -1;
-        x->blocked.holder_tid = x->blocked.join_target_tid = x->blocked.since_ns = -1;
-        x->blocked.timeout_ns = -1;
-        x->blocked.stack = -1;
-        if (x->is_blocked) {
-            char bp[LW_PATH_MAX];
-            join_path(bp, p, "blocked");
-            if (load_blocked(l, b, bp, &x->blocked) < 0)
-                return -1;
-        }
-        if (x->wakes_since_cancel < 0)
-            x->wakes_since_cancel = 0;
-    }
-    s->nthreads = n;
+    s->threads = lw_load_array(l, root, "threads", LW_ARR_REQUIRED, sizeof(*s->threads),
+                               load_thread, &s->nthreads);
+    if (!s->threads)
+        return -1;
+    size_t n = s->nthreads;
     /* Live threads by tid: for "is the mutex holder still alive". */
     struct lw_index *ix = thr_index_of(s);
     ix->e = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*ix->e));
@@ -565,71 +570,45 @@ static int load_threads(struct ld *l, json_t *root)
     return 0;
 }
 
-static int load_timers(struct ld *l, json_t *root)
+static int load_timer(struct ld *l, json_t *t, const char *p, size_t i, void *elem)
 {
-    json_t *a;
-    if (get_arr(l, root, "", "timers", false, &a) < 0)
+    (void)i;
+    struct lw_snap_timer *x = elem;
+    if (get_int(l, t, p, "id", true, 0, &x->id) < 0 || get_str(l, t, p, "kind", false, &x->kind) < 0 ||
+        get_int(l, t, p, "handle", false, INT64_MIN, &x->handle) < 0 ||
+        get_str(l, t, p, "notify", false, &x->notify) < 0 ||
+        get_frame(l, t, p, "callback", &x->has_callback, &x->callback) < 0 ||
+        get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
+        ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
+        get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
+        get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
+        get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
+        get_bool(l, t, p, "armed", &x->armed) < 0 || get_int(l, t, p, "interval_ns", false, 0, &x->interval_ns) < 0 ||
+        get_int(l, t, p, "expirations", false, 0, &x->expirations) < 0 ||
+        get_int_list(l, t, p, "helper_tids", &x->nhelpers, &x->helper_tids) < 0)
         return -1;
-    size_t n = a ? json_array_size(a) : 0;
-    struct lw_snapshot *s = l->s;
-    s->timers = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->timers));
-    for (size_t i = 0; i < n; i++) {
-        char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "timers[%zu]", i);
-        json_t *t = json_array_get(a, i);
-        if (!json_is_object(t))
-            return ld_fail(l, p, "expected an object, got %s", json_type_word(t));
-        struct lw_snap_timer *x = &s->timers[i];
-        if (get_int(l, t, p, "id", true, 0, &x->id) < 0 || get_str(l, t, p, "kind", false, &x->kind) < 0 ||
-            get_int(l, t, p, "handle", false, INT64_MIN, &x->handle) < 0 ||
-            get_str(l, t, p, "notify", false, &x->notify) < 0 ||
-            get_frame(l, t, p, "callback", &x->has_callback, &x->callback) < 0 ||
-            get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
-            ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
-            get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
-            get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
-            get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
-            get_bool(l, t, p, "armed", &x->armed) < 0 || get_int(l, t, p, "interval_ns", false, 0, &x->interval_ns) < 0 ||
-            get_int(l, t, p, "expirations", false, 0, &x->expirations) < 0 ||
-            get_int_list(l, t, p, "helper_tids", &x->nhelpers, &x->helper_tids) < 0)
-            return -1;
-        if (!x->kind)
-            x->kind = "posix";
-        if (x->interval_ns < 0)
-            x->interval_ns = 0;
-    }
-    s->ntimers = n;
+    if (!x->kind)
+        x->kind = "posix";
+    if (x->interval_ns < 0)
+        x->interval_ns = 0;
     return 0;
 }
 
-static int load_sockets(struct ld *l, json_t *root)
+static int load_socket(struct ld *l, json_t *t, const char *p, size_t i, void *elem)
 {
-    json_t *a;
-    if (get_arr(l, root, "", "sockets", false, &a) < 0)
+    (void)i;
+    struct lw_snap_socket *x = elem;
+    if (get_int(l, t, p, "fd", true, 0, &x->fd) < 0 || get_str(l, t, p, "kind", false, &x->kind) < 0 ||
+        get_str(l, t, p, "local", false, &x->local) < 0 || get_str(l, t, p, "peer", false, &x->peer) < 0 ||
+        get_bool(l, t, p, "listening", &x->listening) < 0 || get_bool(l, t, p, "connected", &x->connected) < 0 ||
+        get_bool(l, t, p, "foreign", &x->foreign) < 0 || get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
+        ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
+        get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
+        get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
+        get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0)
         return -1;
-    size_t n = a ? json_array_size(a) : 0;
-    struct lw_snapshot *s = l->s;
-    s->sockets = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*s->sockets));
-    for (size_t i = 0; i < n; i++) {
-        char p[LW_PATH_MAX];
-        snprintf(p, sizeof p, "sockets[%zu]", i);
-        json_t *t = json_array_get(a, i);
-        if (!json_is_object(t))
-            return ld_fail(l, p, "expected an object, got %s", json_type_word(t));
-        struct lw_snap_socket *x = &s->sockets[i];
-        if (get_int(l, t, p, "fd", true, 0, &x->fd) < 0 || get_str(l, t, p, "kind", false, &x->kind) < 0 ||
-            get_str(l, t, p, "local", false, &x->local) < 0 || get_str(l, t, p, "peer", false, &x->peer) < 0 ||
-            get_bool(l, t, p, "listening", &x->listening) < 0 || get_bool(l, t, p, "connected", &x->connected) < 0 ||
-            get_bool(l, t, p, "foreign", &x->foreign) < 0 || get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
-            ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
-            get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
-            get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
-            get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0)
-            return -1;
-        if (!x->kind)
-            x->kind = "other";
-    }
-    s->nsockets = n;
+    if (!x->kind)
+        x->kind = "other";
     return 0;
 }
 
@@ -658,8 +637,17 @@ static int load_root(struct ld *l, json_t *root)
     if (get_int(l, taken, "taken_at", "monotonic_ns", true, 0, &s->taken_mono_ns) < 0 ||
         get_int(l, taken, "taken_at", "realtime_ns", false, 0, &s->taken_real_ns) < 0)
         return -1;
-    if (load_modules(l, root) < 0 || load_stacks(l, root) < 0 || load_contexts(l, root) < 0 ||
-        load_threads(l, root) < 0 || load_timers(l, root) < 0 || load_sockets(l, root) < 0)
+    /* In this order: frames index modules, everything else indexes stacks
+     * and contexts. */
+    if (!(s->modules = lw_load_array(l, root, "modules", LW_ARR_OPTIONAL, sizeof(*s->modules),
+                                     load_module, &s->nmodules)) ||
+        !(s->stacks = lw_load_array(l, root, "stacks", LW_ARR_OF_FRAMES, sizeof(*s->stacks),
+                                    load_stack, &s->nstacks)) ||
+        load_contexts(l, root) < 0 || load_threads(l, root) < 0 ||
+        !(s->timers = lw_load_array(l, root, "timers", LW_ARR_OPTIONAL, sizeof(*s->timers),
+                                    load_timer, &s->ntimers)) ||
+        !(s->sockets = lw_load_array(l, root, "sockets", LW_ARR_OPTIONAL, sizeof(*s->sockets),
+                                     load_socket, &s->nsockets)))
         return -1;
     return 0;
 }

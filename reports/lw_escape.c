@@ -45,77 +45,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd"; /* U+FFFD */
 
-void lw_put_json_str(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    putc('"', out);
-    while (n) {
-        unsigned cp;
-        size_t len = utf8_decode(p, n, &cp);
-        if (!len) {
-            fputs(REPLACEMENT, out);
-            p++, n--;
-            continue;
-        }
-        switch (cp) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\b': fputs("\\b", out); break;
-        case '\f': fputs("\\f", out); break;
-        default:
-            if (cp < 0x20 || cp == 0x7f)
-                fprintf(out, "\\u%04x", cp);
-            else
-                fwrite(p, 1, len, out);
-        }
-        p += len, n -= len;
-    }
-    putc('"', out);
-}
-
-void lw_put_xml(FILE *out, const char *s, bool attr)
-{
-    if (!s)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    while (n) {
-        unsigned cp;
-        size_t len = utf8_decode(p, n, &cp);
-        if (!len) {
-            fputs(REPLACEMENT, out);
-            p++, n--;
-            continue;
-        }
-        switch (cp) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs(attr ? "&quot;" : "\"", out); break;
-        case '\'': fputs(attr ? "&apos;" : "'", out); break;
-        case '\n': fputs(attr ? "&#10;" : "\n", out); break;
-        case '\r': fputs("&#13;", out); break;
-        case '\t': fputs(attr ? "&#9;" : "\t", out); break;
-        default:
-            /* XML 1.0 cannot carry other C0 controls or U+FFFE/U+FFFF even
-             * as character references. */
-            if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
-                fputs(REPLACEMENT, out);
-            else
-                fwrite(p, 1, len, out);
-        }
-        p += len, n -= len;
-    }
-}
-
 /* Shared by text and markdown: makes control characters and bad bytes
  * visible instead of letting them reach a terminal or a renderer. Returns
  * true when it wrote something for this code point. */
@@ -144,47 +73,120 @@ static bool put_visible_escape(FILE *out, const unsigned char *p, size_t len, un
     return false;
 }
 
-void lw_put_text(FILE *out, const char *s)
+/* How one format writes a valid code point cp (its len bytes at p); attr is
+ * lw_put_xml's, the other formats ignore it. */
+typedef void (*lw_cp_writer)(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr);
+
+/* Every format walks the string the same way and differs only in what it
+ * does with bad input and with each code point: JSON and XML must stay valid
+ * UTF-8, so a bad byte becomes U+FFFD; text and markdown (visible) show bad
+ * bytes and control characters as escapes. The rest goes to put. */
+static void lw_escape_walk(FILE *out, const char *s, bool visible, lw_cp_writer put, bool attr)
 {
-    if (!s)
-        return;
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     while (n) {
         unsigned cp = 0;
         size_t len = utf8_decode(p, n, &cp);
-        if (!put_visible_escape(out, p, len, cp))
-            fwrite(p, 1, len, out);
+        bool done = visible && put_visible_escape(out, p, len, cp);
+        if (!done && !len)
+            fputs(REPLACEMENT, out);
+        else if (!done)
+            put(out, p, len, cp, attr);
         p += len ? len : 1;
         n -= len ? len : 1;
     }
 }
 
+static void put_json_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr)
+{
+    (void)attr;
+    switch (cp) {
+    case '"': fputs("\\\"", out); break;
+    case '\\': fputs("\\\\", out); break;
+    case '\n': fputs("\\n", out); break;
+    case '\r': fputs("\\r", out); break;
+    case '\t': fputs("\\t", out); break;
+    case '\b': fputs("\\b", out); break;
+    case '\f': fputs("\\f", out); break;
+    default:
+        if (cp < 0x20 || cp == 0x7f)
+            fprintf(out, "\\u%04x", cp);
+        else
+            fwrite(p, 1, len, out);
+    }
+}
+
+void lw_put_json_str(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    putc('"', out);
+    lw_escape_walk(out, s, false, put_json_cp, false);
+    putc('"', out);
+}
+
+static void put_xml_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr)
+{
+    switch (cp) {
+    case '&': fputs("&amp;", out); break;
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '"': fputs(attr ? "&quot;" : "\"", out); break;
+    case '\'': fputs(attr ? "&apos;" : "'", out); break;
+    case '\n': fputs(attr ? "&#10;" : "\n", out); break;
+    case '\r': fputs("&#13;", out); break;
+    case '\t': fputs(attr ? "&#9;" : "\t", out); break;
+    default:
+        /* XML 1.0 cannot carry other C0 controls or U+FFFE/U+FFFF even
+         * as character references. */
+        if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
+            fputs(REPLACEMENT, out);
+        else
+            fwrite(p, 1, len, out);
+    }
+}
+
+void lw_put_xml(FILE *out, const char *s, bool attr)
+{
+    if (s)
+        lw_escape_walk(out, s, false, put_xml_cp, attr);
+}
+
+static void put_text_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr)
+{
+    (void)cp, (void)attr;
+    fwrite(p, 1, len, out);
+}
+
+void lw_put_text(FILE *out, const char *s)
+{
+    if (s)
+        lw_escape_walk(out, s, true, put_text_cp, false);
+}
+
+static void put_md_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr)
+{
+    (void)attr;
+    switch (cp) {
+    case '&': fputs("&amp;", out); break;
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '|': case '\\': case '`': case '*': case '_': case '[': case ']':
+    case '#': case '~':
+        putc('\\', out);
+        putc((int)cp, out);
+        break;
+    default: fwrite(p, 1, len, out);
+    }
+}
+
 void lw_put_md(FILE *out, const char *s)
 {
-    if (!s)
-        return;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    while (n) {
-        unsigned cp = 0;
-        size_t len = utf8_decode(p, n, &cp);
-        if (!put_visible_escape(out, p, len, cp)) {
-            switch (cp) {
-            case '&': fputs("&amp;", out); break;
-            case '<': fputs("&lt;", out); break;
-            case '>': fputs("&gt;", out); break;
-            case '|': case '\\': case '`': case '*': case '_': case '[': case ']':
-            case '#': case '~':
-                putc('\\', out);
-                putc((int)cp, out);
-                break;
-            default: fwrite(p, 1, len, out);
-            }
-        }
-        p += len ? len : 1;
-        n -= len ? len : 1;
-    }
+    if (s)
+        lw_escape_walk(out, s, true, put_md_cp, false);
 }
 
 void lw_put_uri_path(FILE *out, const char *s)

@@ -151,6 +151,18 @@ void lw_put_summary(FILE *out, const struct lw_report *r)
     fprintf(out, "), %zu persisting, %zu fixed", tp.total, tf.total);
 }
 
+char *lw_summary_str(const struct lw_report *r)
+{
+    char *line = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (m) {
+        lw_put_summary(m, r);
+        fclose(m);
+    }
+    return line;
+}
+
 bool lw_finding_fails(const struct lw_report *r, const struct lw_finding *f)
 {
     unsigned mask = r->fail_on ? r->fail_on : LW_FAIL_ALL;

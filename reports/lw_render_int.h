@@ -40,6 +40,9 @@ void lw_put_tally(FILE *out, const struct lw_tally *t);
 /* The one closing line, without "SUMMARY: " styling decisions left to the
  * caller: "leakwatch: 3 new findings (…), 1 persisting, 0 fixed". */
 void lw_put_summary(FILE *out, const struct lw_report *r);
+/* The same line as a malloc'd string, for formats that escape it (JSON,
+ * markdown) rather than print it as is. NULL on failure; caller frees. */
+char *lw_summary_str(const struct lw_report *r);
 
 /* Does this finding count for --fail-on? (fail_on == 0 is treated as all.) */
 bool lw_finding_fails(const struct lw_report *r, const struct lw_finding *f);

@@ -233,13 +233,7 @@ static void put_summary(FILE *out, const struct lw_report *r)
         }
     fputs("],\n    \"line\": ", out);
     /* The text SUMMARY line, so scripts can echo the same words. */
-    char *line = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&line, &len);
-    if (m) {
-        lw_put_summary(m, r);
-        fclose(m);
-    }
+    char *line = lw_summary_str(r);
     lw_put_json_str(out, line ? line : "");
     free(line);
     fputs("\n  },\n", out);

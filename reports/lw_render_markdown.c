@@ -113,13 +113,7 @@ int lw_render_markdown(FILE *out, const struct lw_report *r, const struct lw_ren
 
     fputs(r->n_new ? "### :warning: leakwatch\n\n" : "### leakwatch\n\n", out);
     fputs("**", out);
-    char *line = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&line, &len);
-    if (m) {
-        lw_put_summary(m, r);
-        fclose(m);
-    }
+    char *line = lw_summary_str(r);
     lw_put_md(out, line ? line : "");
     free(line);
     fputs("**\n\n", out);

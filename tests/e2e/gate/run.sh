@@ -160,7 +160,8 @@ echo "== leakwatch snapshot"
 mkdir -p "$T/snapcwd"
 (cd "$T/snapcwd" && exec "$BUILD/leakwatch" run --opt 'output=snap-%e-%p-%n.json' --opt at_exit=0 -- sleep 30) &
 spid=$!
-sleep 0.5
+# under load the wrapper may take a while to exec the program: wait for it
+for _ in $(seq 200); do grep -q 'libleakwatch\.so' "/proc/$spid/maps" 2>/dev/null && break; sleep 0.05; done
 if f=$("$BUILD/leakwatch" snapshot --timeout=5 "$spid" 2>"$T/snap.err") && [ "$f" = "$T/snapcwd/snap-sleep-$spid-1.json" ] && [ -s "$f" ]; then
   ok "snapshot prints the new file ($f)"
 else
@@ -169,9 +170,9 @@ fi
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 # A program with its own SIGUSR2 handler: leakwatch steps aside, the command says why.
 "$BUILD/leakwatch" run --opt "output=$T/own-%p-%n.json" --opt at_exit=0 --opt quiet=1 -- \
-  /usr/bin/python3 -c 'import signal, time; signal.signal(signal.SIGUSR2, lambda *a: None); time.sleep(30)' &
+  /usr/bin/python3 -c 'import signal, sys, time; signal.signal(signal.SIGUSR2, lambda *a: None); open(sys.argv[1], "w").close(); time.sleep(30)' "$T/own.ready" &
 spid=$!
-sleep 0.7
+for _ in $(seq 200); do [ -e "$T/own.ready" ] && break; sleep 0.05; done
 rc=0; "$BUILD/leakwatch" snapshot --timeout=1 "$spid" >/dev/null 2>"$T/snap2.err" || rc=$?
 if [ $rc = 1 ] && grep -q "own SIGUSR2 handler" "$T/snap2.err"; then ok "snapshot: timeout explains the program's own handler"; else bad "snapshot own handler: status $rc"; sed 's/^/    | /' "$T/snap2.err"; fi
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null

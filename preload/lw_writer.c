@@ -318,8 +318,14 @@ void lw_writer_ensure(void)
 bool lw_writer_stop(void)
 {
     int pid = lw_sys_getpid();
+    if (atomic_load(&lw_writer_pid) != pid)
+        return false;
+    /* started but not yet running (a program calling unshare first thing,
+     * on a loaded machine): its tid is needed to see it go */
+    for (int i = 0; i < 40000 && atomic_load(&lw_writer_starting); i++)
+        lw_sys_sleep_ns(50000);
     int tid = atomic_load(&lw_writer_tid);
-    if (atomic_load(&lw_writer_pid) != pid || tid == 0)
+    if (tid == 0)
         return false;
     lw_lock(&lw_writer_lk);
     lw_writer_kick('q');

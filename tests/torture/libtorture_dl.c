@@ -3,6 +3,8 @@
  * so dlopen/dlclose in a loop exercises thread records whose start
  * routines live in code that is later unmapped. Test code only. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -11,7 +13,13 @@ static int stop;
 static pthread_t parked;
 static int started;
 
-static void *quick(void *arg) { return arg; }
+static volatile int quick_tid;
+
+static void *quick(void *arg)
+{
+    __atomic_store_n(&quick_tid, (int)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    return arg;
+}
 
 static void *park(void *arg)
 {
@@ -25,6 +33,7 @@ static void *park(void *arg)
 __attribute__((constructor)) static void dl_init(void)
 {
     pthread_t t;
+    quick_tid = 0;
     if (pthread_create(&t, NULL, quick, NULL) == 0)
         pthread_detach(t);
     stop = 0;
@@ -40,9 +49,16 @@ __attribute__((destructor)) static void dl_fini(void)
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     pthread_join(parked, NULL);
-    /* the detached thread may still be running quick(): give it time to
-     * leave this library's code before it is unmapped */
-    usleep(2000);
+    /* the detached thread may not even have reached quick() yet (a loaded
+     * machine, or a shim's trampoline first): wait until it has run and is
+     * gone before this library's code is unmapped (bounded: 10 s) */
+    for (int i = 0; i < 100000; i++) {
+        int tid = __atomic_load_n(&quick_tid, __ATOMIC_SEQ_CST);
+        if (tid && syscall(SYS_tgkill, getpid(), tid, 0) != 0)
+            break;
+        usleep(100);
+    }
+    quick_tid = 0;
 }
 
 int torture_dl_ping(void)

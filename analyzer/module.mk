@@ -14,7 +14,9 @@ ANALYZER_LIB_SRCS := \
 	analyzer/lw_baseline.c \
 	analyzer/lw_dump.c
 
-ANALYZER_LDLIBS := $(shell pkg-config --libs jansson libdw libelf) -lstdc++
+# recursive (=): pkg-config runs in the recipe, after a fresh machine's
+# missing packages were installed, not when make reads this file
+ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) -lstdc++
 EXTRA_CFLAGS_analyzer += -Ianalyzer
 
 ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))

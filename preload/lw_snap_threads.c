@@ -162,10 +162,14 @@ static const struct lw_sysname *lw_sys_lookup(long nr)
 
 struct lw_proc {
     char state;
+    bool exiting; /* PF_EXITING: inside the kernel's exit path */
     char comm[64];
     long syscall; /* -1 running/none, -2 unknown */
     uintptr_t arg0;
 };
+
+/* include/linux/sched.h; set by do_exit before it wakes the joiner */
+#define LW_PF_EXITING 0x00000004u
 
 static ssize_t lw_read_rel(int dirfd, const char *path, char *buf, size_t n)
 {
@@ -197,6 +201,10 @@ static bool lw_proc_read(int taskfd, int tid, struct lw_proc *p, bool want_sysca
     memcpy(p->comm, l + 1, len);
     p->comm[len] = 0;
     p->state = r[2];
+    /* after ") S": ppid pgrp session tty_nr tpgid flags */
+    unsigned flags = 0;
+    if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
+        p->exiting = (flags & LW_PF_EXITING) != 0;
     snprintf(path, sizeof path, "%d/syscall", tid);
     if (want_syscall && lw_read_rel(taskfd, path, buf, sizeof buf) > 0) {
         if (strncmp(buf, "running", 7) == 0) {
@@ -435,9 +443,10 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
     lw_json_arr_begin(w);
     int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
-    /* A snapshot racing another thread's start of the writer (a forked
-     * child snapshotting at once) would list the new writer as a foreign
-     * program thread: wait, bounded, until its tid is published. */
+    /* A snapshot racing another thread's start of the writer would list
+     * the new writer as a foreign program thread: wait, bounded, until its
+     * tid is published (at once by the starter where the C library tells
+     * it, lw_writer.c; else by the writer when it first runs). */
     for (int i = 0; i < 2000 && atomic_load(&lw_writer_starting); i++)
         lw_sys_sleep_ns(50000);
     int me = lw_writer_tid;
@@ -454,6 +463,12 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
          * costs an open per thread; 10,000 threads must stay fast) */
         if (!lw_proc_read(dirfd(d), tid, &p, !(c && c->blocked)))
             continue; /* gone meanwhile */
+        /* pthread_join returns at the kernel's CLONE_CHILD_CLEARTID wake,
+         * before the exiting thread leaves /proc (a preempted one stays
+         * for a while): with its record already gone it is not a live
+         * foreign thread. */
+        if (!c && p.exiting)
+            continue;
         if (c) {
             c->seen_in_proc = true;
             lw_write_thread(s, w, c, &p);

@@ -11,6 +11,7 @@
 #include "lw_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,19 @@ static void *lw_writer_main(void *arg)
     return NULL;
 }
 
+/* A new thread's kernel tid without waiting for it to run: glibc and musl
+ * build its CPU-time clock id from the tid the kernel stored at clone
+ * (CLONE_PARENT_SETTID), as (-tid - 1) * 8 + 6 (CPUCLOCK_PERTHREAD |
+ * CPUCLOCK_SCHED, linux/posix-timers.h). 0 if unknown. */
+static int lw_new_thread_tid(pthread_t t)
+{
+    clockid_t ck;
+    if (pthread_getcpuclockid(t, &ck) != 0 || (ck & 7) != 6)
+        return 0;
+    long tid = -(((long)ck - 6) / 8) - 1;
+    return tid > 0 && tid <= INT_MAX ? (int)tid : 0;
+}
+
 static void lw_writer_start(void)
 {
     if (lw_pipe[0] < 0 && lw_sys_pipe(lw_pipe) < 0) {
@@ -289,13 +303,19 @@ static void lw_writer_start(void)
                strerror(r));
         return;
     }
+    /* Publish its tid now: until a snapshot knows it, it lists the writer
+     * as a foreign program thread, and on a loaded machine the writer may
+     * not run for a long time (a forked child snapshotting at once saw it).
+     * Otherwise the writer publishes it when it runs and the snapshot
+     * waits for that, bounded (lw_snap_threads.c). */
+    int tid = lw_new_thread_tid(t);
+    if (tid > 0) {
+        atomic_store(&lw_writer_tid, tid);
+        atomic_store(&lw_writer_starting, 0);
+    }
     if (lw_real_pthread_setname_np)
         lw_real_pthread_setname_np(t, "leakwatch");
     atomic_store(&lw_writer_pid, lw_sys_getpid());
-    /* Until the writer publishes its tid (and clears lw_writer_starting) a
-     * snapshot on any thread would list it as a foreign program thread;
-     * the snapshot waits for that (lw_snap_threads.c), so the start need
-     * not. */
 }
 
 void lw_writer_ensure(void)
@@ -357,6 +377,7 @@ void lw_writer_after_fork_child(void)
      * child's wake-ups away from the parent's writer */
     atomic_store(&lw_writer_lk.v, 0);
     atomic_store(&lw_writer_tid, 0);
+    atomic_store(&lw_writer_starting, 0); /* a start in flight was the parent's */
     int old0 = lw_pipe[0], old1 = lw_pipe[1];
     int fds[2];
     if (lw_sys_pipe(fds) == 0) {

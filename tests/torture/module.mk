@@ -18,15 +18,10 @@ $(TORTURE_DIR)/libtorture_dl.so: tests/torture/libtorture_dl.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(WARN) -fPIC -shared -pthread -o $@ $<
 
-# test-torture (in make test) skips two timing-sensitive scenarios that
-# flaked on a loaded 2-core machine (a foreign thread seen in a forked
-# child racing a signal storm; SA_RESTART timing); `make torture` runs all.
-TORTURE_CI_SKIP := --skip snapshot_signal_during_fork --skip sa_restart_preserved
 .PHONY: torture test-torture
 torture test-torture: $(LIBLEAKWATCH) $(BUILD)/leakwatch-diff $(TORTURE_BINS)
 	timeout 120 python3 tests/torture/run.py --lib $(LIBLEAKWATCH) --bin $(TORTURE_DIR) \
-		--diff $(BUILD)/leakwatch-diff --results "$${LW_RESULTS:-$(BUILD)/test-results}/$@" \
-		$(if $(filter test-torture,$@),$(TORTURE_CI_SKIP))
+		--diff $(BUILD)/leakwatch-diff --results "$${LW_RESULTS:-$(BUILD)/test-results}/$@"
 
 ALL_TARGETS += $(TORTURE_BINS)
 TEST_TARGETS += test-torture

@@ -87,7 +87,8 @@ static long c_epoll(int *e) { struct epoll_event ev; long r = epoll_wait(epfd, &
 static long c_nanosleep(int *e) { struct timespec ts = {30, 0}; long r = nanosleep(&ts, &ts); *e = errno; return r; }
 static long c_clock_nanosleep(int *e) { struct timespec ts = {30, 0}; long r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts); *e = errno; return r; }
 static long c_sleep(int *e) { long r = sleep(30) > 0; *e = errno; return r; }
-static long c_usleep(int *e) { long r = usleep(30000000 / 31); *e = errno; return r; }
+/* 30 s like the others (glibc takes >= 1 s): only a signal may end it */
+static long c_usleep(int *e) { long r = usleep(30000000); *e = errno; return r; }
 static long c_sem_wait(int *e) { long r = sem_wait(&sem); *e = errno; return r; }
 static long c_sem_timedwait(int *e) { struct timespec ts = in_ms(30000); long r = sem_timedwait(&sem, &ts); *e = errno; return r; }
 static long c_pause(int *e) { long r = pause(); *e = errno; return r; }
@@ -123,21 +124,65 @@ static long c_sigwait(int *e)
     return r;
 }
 
+/* Where each call sleeps in the kernel, so mode_eintr can signal it only
+ * once it is really blocked there: the syscalls it may use and what its
+ * first argument must be (A_ANY: not checked). */
+#ifdef SYS_poll
+#define NR_POLL SYS_poll
+#else
+#define NR_POLL SYS_ppoll
+#endif
+#ifdef SYS_select
+#define NR_SELECT SYS_select
+#else
+#define NR_SELECT SYS_pselect6
+#endif
+#ifdef SYS_epoll_wait
+#define NR_EPOLL_WAIT SYS_epoll_wait
+#else
+#define NR_EPOLL_WAIT SYS_epoll_pwait
+#endif
+#ifdef SYS_pause
+#define NR_PAUSE SYS_pause
+#else
+#define NR_PAUSE SYS_rt_sigsuspend
+#endif
+#ifdef SYS_accept
+#define NR_ACCEPT SYS_accept
+#else
+#define NR_ACCEPT SYS_accept4
+#endif
+#define NR1(a) {a, -1}
+#define NR2(a, b) {a, b}
+#define NR_SLEEPS NR2(SYS_nanosleep, SYS_clock_nanosleep)
+enum arg0 { A_ANY, A_PIPE, A_SOCK, A_LSOCK, A_EPFD, A_NFDS, A_SEM, A_FUTEX };
+
 static const struct {
     const char *name;
     call_fn fn;
-    int eintr; /* interrupted by a handler without SA_RESTART */
+    int eintr;   /* interrupted by a handler without SA_RESTART */
+    long nr[2];  /* syscalls it blocks in (-1: none; SYS_read is 0) */
+    enum arg0 a0;
 } calls[] = {
-    {"read", c_read, 1},           {"recv", c_recv, 1},
-    {"accept", c_accept, 1},       {"poll", c_poll, 1},
-    {"ppoll", c_ppoll, 1},         {"select", c_select, 1},
-    {"epoll_wait", c_epoll, 1},    {"nanosleep", c_nanosleep, 1},
-    {"clock_nanosleep", c_clock_nanosleep, 1}, {"sleep", c_sleep, 1},
-    {"usleep", c_usleep, 1},       {"sem_wait", c_sem_wait, 1},
-    {"sem_timedwait", c_sem_timedwait, 1}, {"pause", c_pause, 1},
-    {"futex", c_futex, 1},         {"pthread_cond_wait", c_cond, 0},
-    {"pthread_cond_timedwait", c_cond_timed, 0}, {"pthread_join", c_join, 0},
-    {"sigwait", c_sigwait, 0},
+    {"read", c_read, 1, NR1(SYS_read), A_PIPE},
+    {"recv", c_recv, 1, NR1(SYS_recvfrom), A_SOCK},
+    {"accept", c_accept, 1, NR2(NR_ACCEPT, SYS_accept4), A_LSOCK},
+    {"poll", c_poll, 1, NR2(NR_POLL, SYS_ppoll), A_ANY},
+    {"ppoll", c_ppoll, 1, NR1(SYS_ppoll), A_ANY},
+    {"select", c_select, 1, NR2(NR_SELECT, SYS_pselect6), A_NFDS},
+    {"epoll_wait", c_epoll, 1, NR2(NR_EPOLL_WAIT, SYS_epoll_pwait), A_EPFD},
+    {"nanosleep", c_nanosleep, 1, NR_SLEEPS, A_ANY},
+    {"clock_nanosleep", c_clock_nanosleep, 1, NR_SLEEPS, A_ANY},
+    {"sleep", c_sleep, 1, NR_SLEEPS, A_ANY},
+    {"usleep", c_usleep, 1, NR_SLEEPS, A_ANY},
+    {"sem_wait", c_sem_wait, 1, NR1(SYS_futex), A_SEM},
+    {"sem_timedwait", c_sem_timedwait, 1, NR1(SYS_futex), A_SEM},
+    {"pause", c_pause, 1, NR2(NR_PAUSE, SYS_rt_sigsuspend), A_ANY},
+    {"futex", c_futex, 1, NR1(SYS_futex), A_FUTEX},
+    {"pthread_cond_wait", c_cond, 0, NR1(-1), A_ANY},
+    {"pthread_cond_timedwait", c_cond_timed, 0, NR1(-1), A_ANY},
+    {"pthread_join", c_join, 0, NR1(-1), A_ANY},
+    {"sigwait", c_sigwait, 0, NR1(-1), A_ANY},
 };
 #define NCALLS (sizeof calls / sizeof calls[0])
 
@@ -146,6 +191,7 @@ static const struct {
 struct job {
     call_fn fn;
     atomic_int cleaned, started, done;
+    atomic_int tid; /* set with started */
     long ret;
     int err;
 };
@@ -156,6 +202,7 @@ static void *job_main(void *arg)
 {
     struct job *j = arg;
     pthread_cleanup_push(cleanup, j);
+    atomic_store(&j->tid, (int)syscall(SYS_gettid));
     atomic_store(&j->started, 1);
     j->ret = j->fn(&j->err);
     pthread_cleanup_pop(0);
@@ -184,10 +231,150 @@ static int mode_cancel(void)
 }
 
 /* ---- eintr / restart: a handler for SIGUSR1, with or without
- * SA_RESTART, interrupts each call as it does without leakwatch ---- */
+ * SA_RESTART, interrupts each call as it does without leakwatch.
+ * No sleeps decide anything: the signal is sent once the thread is seen
+ * blocked in the call's syscall (/proc), delivery is seen through the
+ * handler's counter, and "restarted" means the thread was seen blocked in
+ * the call again after its handler ran. (Sending signals for a fixed time
+ * and calling whatever had not returned "restarted" flaked under load.) */
 
 static atomic_int hits;
 static void on_usr1(int sig) { (void)sig; atomic_fetch_add(&hits, 1); }
+
+/* The syscall thread TID sleeps in now and its first argument, from
+ * /proc/self/task/TID/syscall ("NR ARG0 ..." while blocked in a syscall,
+ * "running" or "-1 ..." otherwise); -1 when it is not blocked in one. */
+static long blocked_syscall(int tid, unsigned long *arg0)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *end;
+    long nr = strtol(buf, &end, 10);
+    if (end == buf || *end != ' ')
+        return -1;
+    *arg0 = strtoul(end + 1, NULL, 16);
+    return nr;
+}
+
+/* Is the thread asleep inside calls[i] (not, say, in a lock on its way)? */
+static int in_call(size_t i, int tid)
+{
+    unsigned long a;
+    long nr = blocked_syscall(tid, &a);
+    if (nr < 0)
+        return 0;
+    int ok = 0;
+    for (int k = 0; k < 2; k++)
+        ok |= calls[i].nr[k] == nr;
+    switch (calls[i].a0) {
+    case A_ANY: break;
+    case A_PIPE: ok &= a == (unsigned long)pp[0]; break;
+    case A_SOCK: ok &= a == (unsigned long)sp[0]; break;
+    case A_LSOCK: ok &= a == (unsigned long)lsock; break;
+    case A_EPFD: ok &= a == (unsigned long)epfd; break;
+    case A_NFDS: ok &= a == (unsigned long)pp[0] + 1; break;
+    case A_SEM: ok &= a >= (uintptr_t)&sem && a < (uintptr_t)(&sem + 1); break;
+    case A_FUTEX: ok &= a == (uintptr_t)&futex_word; break;
+    }
+    return ok;
+}
+
+/* The thread's voluntary context switches: one more each time it goes
+ * back to sleep. -1 if unreadable. */
+static long vcsw(int tid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *p = strstr(buf, "\nvoluntary_ctxt_switches:");
+    return p ? strtol(p + 26, NULL, 10) : -1;
+}
+
+#define WAIT_LIMIT_MS 10000 /* only a hang reaches it */
+
+/* Wait (bounded, for hangs only) until cond(arg) holds; returns it. */
+static int wait_for(int (*cond)(void *), void *arg)
+{
+    for (int k = 0; k < WAIT_LIMIT_MS * 5; k++) {
+        if (cond(arg))
+            return 1;
+        usleep(200);
+    }
+    return cond(arg);
+}
+
+struct watch {
+    struct job *j;
+    size_t i;
+    int h0;       /* handler count before the signal */
+    long v0;      /* voluntary switches while blocked before the signal */
+};
+static int w_blocked(void *arg)
+{
+    struct watch *w = arg;
+    return atomic_load(&w->j->done) || in_call(w->i, atomic_load(&w->j->tid));
+}
+static int w_handled(void *arg)
+{
+    struct watch *w = arg;
+    return atomic_load(&hits) != w->h0;
+}
+/* after the signal: returned, or asleep in the call again (restarted);
+ * the switch count rules out having seen it before it woke */
+static int w_settled(void *arg)
+{
+    struct watch *w = arg;
+    int tid = atomic_load(&w->j->tid);
+    return atomic_load(&w->j->done) || (in_call(w->i, tid) && vcsw(tid) > w->v0);
+}
+static int w_done(void *arg) { return atomic_load(&((struct watch *)arg)->j->done); }
+
+/* Under leakwatch: its snapshot signal (SIGUSR2, SA_RESTART) lands on a
+ * thread blocked in a restartable call; the call must go on blocking, as
+ * README.md promises. NULL if it did, else what went wrong. The plain run
+ * never sends the snapshot signal, so only a failure changes the output. */
+static const char *snapshot_signal_restarts(struct watch *w)
+{
+    int tid = atomic_load(&w->j->tid);
+    w->v0 = vcsw(tid);
+    if (w->v0 < 0 || syscall(SYS_tgkill, getpid(), tid, SIGUSR2) != 0)
+        return "SNAPSHOT SIGNAL NOT SENT";
+    if (!wait_for(w_settled, w))
+        return "SNAPSHOT SIGNAL NOT SEEN";
+    return atomic_load(&w->j->done) ? "SNAPSHOT SIGNAL INTERRUPTED" : NULL;
+}
+
+/* wake a restarted call the ordinary way; returns the connecting socket
+ * (-1 if none), -2 when the pipe or socketpair cannot be written */
+static int wake_all(void)
+{
+    if (write(pp[1], "x", 1) != 1 || send(sp[1], "x", 1, 0) != 1)
+        return -2;
+    sem_post(&sem);
+    atomic_store(&futex_word, 1);
+    syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    getsockname(lsock, (struct sockaddr *)&a, &al);
+    connect(c, (struct sockaddr *)&a, al);
+    return c;
+}
 
 static int mode_eintr(int restart)
 {
@@ -196,44 +383,52 @@ static int mode_eintr(int restart)
     sa.sa_handler = on_usr1;
     sa.sa_flags = restart ? SA_RESTART : 0;
     sigaction(SIGUSR1, &sa, NULL);
+    int lw = leakwatch_active();
     for (size_t i = 0; i < NCALLS; i++) {
         if (!calls[i].eintr)
             continue;
         struct job j = {.fn = calls[i].fn};
+        struct watch w = {.j = &j, .i = i};
         pthread_t t;
         pthread_create(&t, NULL, job_main, &j);
         while (!atomic_load(&j.started))
             usleep(1000);
-        /* keep signalling until the call returns: a signal that lands
-         * before the thread blocks just runs the handler */
-        int sent = 0;
-        for (int k = 0; k < 40 && !atomic_load(&j.done); k++) {
-            usleep(5000);
-            pthread_kill(t, SIGUSR1);
-            sent++;
+        const char *how = NULL;
+        int c = -1;
+        if (!wait_for(w_blocked, &w) || atomic_load(&j.done)) {
+            how = "NOT BLOCKED"; /* never slept in its syscall: see calls[] */
+            goto finish;
         }
-        const char *how = "returned";
+        /* read, recv, accept: the calls README.md says restart */
+        if (lw && (calls[i].a0 == A_PIPE || calls[i].a0 == A_SOCK || calls[i].a0 == A_LSOCK))
+            how = snapshot_signal_restarts(&w);
+        if (how)
+            goto finish;
+        how = "returned";
+        w.h0 = atomic_load(&hits);
+        w.v0 = vcsw(atomic_load(&j.tid));
+        pthread_kill(t, SIGUSR1);
+        if (!wait_for(w_handled, &w)) {
+            how = "SIGNAL NOT HANDLED";
+            goto finish;
+        }
+        if (!wait_for(w_settled, &w)) {
+            how = "NEITHER RETURNED NOR BLOCKED";
+            goto finish;
+        }
         if (!atomic_load(&j.done)) {
-            /* restarted: wake it the ordinary way, then it returns */
             how = "restarted";
-            if (write(pp[1], "x", 1) != 1 || send(sp[1], "x", 1, 0) != 1)
+            c = wake_all();
+            if (c == -2)
                 return 3;
-            sem_post(&sem);
-            atomic_store(&futex_word, 1);
-            syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-            int c = socket(AF_INET, SOCK_STREAM, 0);
-            struct sockaddr_in a;
-            socklen_t al = sizeof a;
-            getsockname(lsock, (struct sockaddr *)&a, &al);
-            connect(c, (struct sockaddr *)&a, al);
-            for (int k = 0; k < 200 && !atomic_load(&j.done); k++)
-                usleep(5000);
-            if (!atomic_load(&j.done)) {
-                pthread_cancel(t);
+            if (!wait_for(w_done, &w))
                 how = "STUCK";
-            }
-            close(c);
         }
+finish:
+        if (!atomic_load(&j.done))
+            pthread_cancel(t);
+        if (c >= 0)
+            close(c);
         pthread_join(t, NULL);
         /* fds returned by accept differ (leakwatch holds a pipe): 0/1 */
         printf("%s %-18s %s ret %ld errno %s\n", restart ? "restart" : "eintr", calls[i].name, how,

@@ -78,6 +78,7 @@ static void *lw_thread_start(void *p)
     if (!__atomic_load_n(&t->hashed, __ATOMIC_ACQUIRE))
         lw_reg_hash_insert(t); /* re-checked under the lock */
     lw_ctx_set_owner(t->ctx, lw_thread_tid(t));
+    lw_thread_running(t);
     lw_self = t;
     atomic_fetch_add(&lw_stat_state_changes, 1);
     void *ret;
@@ -154,6 +155,12 @@ LW_EXPORT void pthread_exit(void *ret)
     struct lw_thread *t = lw_self;
     if (t && lw_running())
         lw_thread_exited(t, LW_EXIT_PTHREAD_EXIT);
+    if (lw_gettid() == lw_sys_getpid() && lw_running()) {
+        /* the process now ends when its last thread does: the writer
+         * must not be that thread forever (lw_writer.c) */
+        atomic_store(&lw_main_gone, 1);
+        lw_writer_kick('m');
+    }
     lw_real_pthread_exit(ret);
 }
 

@@ -206,6 +206,7 @@ struct lw_thread {
     int ctx_overflow;
     uint32_t ctx_bgmask; /* bit i: ctx_stack[i] is LEAKWATCH_BACKGROUND */
     int joined, detached, exited, exit_kind;
+    int running; /* counted in lw_stat_running: started, not yet exited */
     char name[16];
     _Atomic uint64_t waits;
     _Atomic uint64_t wakes_since_cancel;
@@ -272,6 +273,11 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial);
 bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack);
 /* counters */
 extern _Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
+/* threads our trampoline started that have not exited yet (a cheap "not
+ * alone" test for the writer once main called pthread_exit) */
+extern _Atomic int lw_stat_running;
+/* the thread started by our trampoline: counted in lw_stat_running */
+void lw_thread_running(struct lw_thread *t);
 void lw_registry_after_fork_child(struct lw_thread *keep);
 /* extra wait fields the thread hooks set (holder tid, join target) */
 uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid, int join_tid);
@@ -339,6 +345,11 @@ void lw_snapshot_lock_for_fork(bool lock);
 extern _Atomic int lw_writer_tid;
 /* 1 while a writer thread is being started (its tid not yet published) */
 extern _Atomic int lw_writer_starting;
+/* main called pthread_exit: the writer must leave once it is alone, or the
+ * process never ends (glibc ends it when its last thread exits) */
+extern _Atomic int lw_main_gone;
+/* Every thread of the process but `me` has finished or is a zombie. */
+bool lw_only_thread_left(int me);
 
 /* ---- writer thread and triggers (lw_writer.c) ---- */
 void lw_writer_init(void);

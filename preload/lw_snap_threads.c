@@ -426,6 +426,31 @@ static void lw_write_foreign(struct lw_snap *s, struct lw_json *w, int tid, cons
     lw_json_obj_end(w);
 }
 
+bool lw_only_thread_left(int me)
+{
+    int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
+    if (!d) {
+        if (taskfd >= 0)
+            lw_sys_close(taskfd);
+        return false; /* cannot tell: stay */
+    }
+    bool alone = true;
+    struct dirent *de;
+    while (alone && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        int tid = atoi(de->d_name);
+        struct lw_proc p;
+        if (tid == me || !lw_proc_read(dirfd(d), tid, &p, false))
+            continue;
+        /* a zombie main, or a thread past glibc's last-thread count */
+        alone = p.state == 'Z' || p.state == 'X' || p.exiting;
+    }
+    closedir(d);
+    return alone;
+}
+
 void lw_write_threads(struct lw_snap *s, struct lw_json *w)
 {
     struct lw_gather g = {0};

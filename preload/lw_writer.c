@@ -218,6 +218,21 @@ static void lw_atexit(void)
 
 /* ---- the writer thread ---- */
 
+_Atomic int lw_main_gone;
+
+/* glibc ends a process whose main thread called pthread_exit when the last
+ * other thread exits (start_thread's exit(0)); our writer would be that
+ * thread and the process would hang as a zombie, deaf to SIGTERM (the
+ * writer blocks every signal). Once main is gone the writer looks every
+ * 50 ms: the counter rules out most wake-ups, /proc confirms. */
+#define LW_MAIN_GONE_POLL_NS 50000000u
+
+static bool lw_writer_alone(void)
+{
+    return atomic_load(&lw_main_gone) && atomic_load(&lw_stat_running) <= 0 &&
+           lw_only_thread_left(lw_gettid());
+}
+
 static void *lw_writer_main(void *arg)
 {
     (void)arg;
@@ -229,9 +244,14 @@ static void *lw_writer_main(void *arg)
     for (;;) {
         struct pollfd p = {lw_pipe[0], POLLIN, 0};
         struct timespec ts, *tsp = NULL;
+        uint64_t left = UINT64_MAX;
         if (interval) {
             uint64_t now = lw_now_ns();
-            uint64_t left = next > now ? next - now : 0;
+            left = next > now ? next - now : 0;
+        }
+        if (atomic_load(&lw_main_gone) && left > LW_MAIN_GONE_POLL_NS)
+            left = LW_MAIN_GONE_POLL_NS;
+        if (left != UINT64_MAX) {
             ts.tv_sec = (time_t)(left / 1000000000u);
             ts.tv_nsec = (long)(left % 1000000000u);
             tsp = &ts;
@@ -262,6 +282,10 @@ static void *lw_writer_main(void *arg)
             if (next < lw_now_ns())
                 next = lw_now_ns() + interval;
         }
+        /* Leave as the last thread: glibc then calls exit(0) here, whose
+         * exit snapshot still excludes us (lw_writer_tid stays set). */
+        if (lw_writer_alone())
+            break;
     }
     return NULL;
 }
@@ -378,6 +402,7 @@ void lw_writer_after_fork_child(void)
     atomic_store(&lw_writer_lk.v, 0);
     atomic_store(&lw_writer_tid, 0);
     atomic_store(&lw_writer_starting, 0); /* a start in flight was the parent's */
+    atomic_store(&lw_main_gone, 0);          /* the forking thread is the child's main */
     int old0 = lw_pipe[0], old1 = lw_pipe[1];
     int fds[2];
     if (lw_sys_pipe(fds) == 0) {

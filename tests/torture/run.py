@@ -275,6 +275,24 @@ def quick_exit_underscore_exit_abort():
 
 
 @test
+def main_thread_pthread_exit():
+    # glibc ends the process when the last thread exits; our writer thread
+    # must not be that thread (it hung as a zombie, deaf to SIGTERM)
+    for opts in ("at_exit=1", "at_exit=1:interval_ms=10"):
+        d = fresh("mainexit")
+        t0 = time.monotonic()
+        lw = same_as_plain([T, "mainexit"], opts, d, status=0, timeout=10)
+        took = time.monotonic() - t0
+        check("atexit handler ran" in lw.stdout and "late thread done" in lw.stdout, lw.stdout)
+        ex = [s for _, s in snapshots(d) if s["trigger"] == "exit"]
+        check(len(ex) == 1, f"{opts}: {len(ex)} exit snapshots")
+        names = [t.get("name") for t in ex[0]["threads"]]
+        check("leakwatch" not in names, f"{opts}: writer listed: {names}")
+        check(not live(ex[0]), f"{opts}: live at exit: {live(ex[0])}")
+        check(took < 8, f"{opts}: took {took:.1f} s")
+
+
+@test
 def tid_reuse():
     if not has_unshare(["-Urp", "--fork"]):
         raise Skip("unshare -Urp (user+pid namespace) not permitted here")

@@ -496,6 +496,47 @@ static int mode_exitpath(const char *how)
         pause();
 }
 
+/* ---- mainexit: main calls pthread_exit; glibc ends the process with
+ * exit(0) when the last other thread is done (its atexit handlers run).
+ * A late thread is started after main is gone. ---- */
+
+static void *late_main(void *arg)
+{
+    (void)arg;
+    usleep(80000);
+    printf("late thread done\n");
+    return NULL;
+}
+
+static void *mainexit_worker(void *arg)
+{
+    long i = (long)arg;
+    usleep((useconds_t)(30000 * (i + 1)));
+    if (i == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, late_main, NULL);
+        pthread_detach(t);
+    }
+    printf("worker %ld done\n", i);
+    return NULL;
+}
+
+static void at_mainexit(void)
+{
+    printf("atexit handler ran\n");
+}
+
+static int mode_mainexit(void)
+{
+    atexit(at_mainexit);
+    pthread_t t[2];
+    for (long i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, mainexit_worker, (void *)i);
+    pthread_detach(t[1]);
+    printf("main leaves\n");
+    pthread_exit(NULL);
+}
+
 /* ---- tidreuse DIR: a new thread gets a dead thread's tid (needs a pid
  * namespace of our own: run.py runs it under unshare -Urp --fork) ---- */
 
@@ -589,6 +630,8 @@ int main(int argc, char **argv)
         return mode_atexit();
     if (!strcmp(m, "exitpath") && a2)
         return mode_exitpath(a2);
+    if (!strcmp(m, "mainexit"))
+        return mode_mainexit();
     if (!strcmp(m, "tidreuse") && a2)
         return mode_tidreuse(a2);
     return torture_waits_main(argc, argv);

@@ -420,9 +420,19 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
         lw_bump(&t->wakes_since_cancel);
     uintptr_t ip = (uintptr_t)wi->caller;
     lw_seq_begin(t);
-    const struct lw_bsite *bs = &t->bsite[t->bslot];
-    if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp))
-        lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
+    /* the usual cases inline: the same site again, or the other cached
+     * site of a two-wait loop (poll then recv) */
+    int slot = t->bslot;
+    const struct lw_bsite *bs = &t->bsite[slot];
+    if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp)) {
+        bs = &t->bsite[1 - slot];
+        if (LW_LIKELY(bs->full && bs->ip == ip && bs->sp == sp)) {
+            LW_SEQ_WR(t->bslot, 1 - slot);
+            LW_SEQ_WR(t->b.nstack, bs->n);
+        } else {
+            lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
+        }
+    }
     LW_SEQ_WR(t->b.call, wi->call);
     LW_SEQ_WR(t->b.family, wi->family);
     LW_SEQ_WR(t->b.object, wi->object);

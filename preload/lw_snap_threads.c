@@ -426,21 +426,35 @@ static void lw_write_foreign(struct lw_snap *s, struct lw_json *w, int tid, cons
     lw_json_obj_end(w);
 }
 
-bool lw_only_thread_left(int me)
+/* /proc/self/task, opened with a raw syscall (not our hooks); NULL if it
+ * cannot be opened. */
+static DIR *lw_task_dir(void)
 {
     int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
-    if (!d) {
-        if (taskfd >= 0)
-            lw_sys_close(taskfd);
-        return false; /* cannot tell: stay */
-    }
-    bool alone = true;
+    if (!d && taskfd >= 0)
+        lw_sys_close(taskfd);
+    return d;
+}
+
+/* The next tid listed, or 0 at the end. */
+static int lw_task_next(DIR *d)
+{
     struct dirent *de;
-    while (alone && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        int tid = atoi(de->d_name);
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+            return atoi(de->d_name);
+    return 0;
+}
+
+bool lw_only_thread_left(int me)
+{
+    DIR *d = lw_task_dir();
+    if (!d)
+        return false; /* cannot tell: stay */
+    bool alone = true;
+    int tid;
+    while (alone && (tid = lw_task_next(d)) > 0) {
         struct lw_proc p;
         if (tid == me || !lw_proc_read(dirfd(d), tid, &p, false))
             continue;
@@ -466,20 +480,15 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
         qsort(g.v, g.n, sizeof *g.v, lw_tcopy_cmp);
 
     lw_json_arr_begin(w);
-    int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
+    DIR *d = lw_task_dir();
     /* A snapshot racing another thread's start of the writer would list
      * the new writer as a foreign program thread: wait, bounded, until its
      * tid is published (at once by the starter where the C library tells
      * it, lw_writer.c; else by the writer when it first runs). */
     for (int i = 0; i < 2000 && atomic_load(&lw_writer_starting); i++)
         lw_sys_sleep_ns(50000);
-    int me = lw_writer_tid;
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        int tid = atoi(de->d_name);
+    int me = lw_writer_tid, tid;
+    while (d && (tid = lw_task_next(d)) > 0) {
         if (tid == me && me)
             continue; /* leakwatch's own writer thread */
         struct lw_proc p;
@@ -503,8 +512,6 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
     }
     if (d)
         closedir(d);
-    else if (taskfd >= 0)
-        lw_sys_close(taskfd);
     /* exited records, and live ones /proc no longer shows */
     for (size_t i = 0; i < g.n; i++)
         if (!g.v[i].seen_in_proc && g.v[i].tid > 0) /* tid 0: not started yet */

@@ -244,18 +244,27 @@ static void on_usr1(int sig) { (void)sig; atomic_fetch_add(&hits, 1); }
 /* The syscall thread TID sleeps in now and its first argument, from
  * /proc/self/task/TID/syscall ("NR ARG0 ..." while blocked in a syscall,
  * "running" or "-1 ..." otherwise); -1 when it is not blocked in one. */
-static long blocked_syscall(int tid, unsigned long *arg0)
+/* /proc/self/task/TID/NAME into buf, NUL-terminated; false if unreadable. */
+static int read_task_file(int tid, const char *name, char *buf, size_t size)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+        return 0;
+    ssize_t n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
-        return -1;
+        return 0;
     buf[n] = 0;
+    return 1;
+}
+
+static long blocked_syscall(int tid, unsigned long *arg0)
+{
+    char buf[256];
+    if (!read_task_file(tid, "syscall", buf, sizeof buf))
+        return -1;
     char *end;
     long nr = strtol(buf, &end, 10);
     if (end == buf || *end != ' ')
@@ -291,16 +300,9 @@ static int in_call(size_t i, int tid)
  * back to sleep. -1 if unreadable. */
 static long vcsw(int tid)
 {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[2048];
+    if (!read_task_file(tid, "status", buf, sizeof buf))
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     char *p = strstr(buf, "\nvoluntary_ctxt_switches:");
     return p ? strtol(p + 26, NULL, 10) : -1;
 }

@@ -245,15 +245,21 @@ static void scenario_timerfd(void)
     snap();
 }
 
-/* ---- a thread cancelled inside recv: its blocked state must go ---- */
-static void *cancel_target(void *arg)
+/* Print "LABEL=TID" (the test finds the thread by it), then block in recv. */
+static void *recv_labelled(const char *label, void *arg)
 {
     int fd = (int)(intptr_t)arg;
     char buf[8];
-    printf("cancel_tid=%ld\n", (long)syscall(SYS_gettid));
+    printf("%s=%ld\n", label, (long)syscall(SYS_gettid));
     fflush(stdout);
     recv(fd, buf, sizeof buf, 0);
     return NULL;
+}
+
+/* ---- a thread cancelled inside recv: its blocked state must go ---- */
+static void *cancel_target(void *arg)
+{
+    return recv_labelled("cancel_tid", arg);
 }
 
 static void scenario_cancel(void)
@@ -426,12 +432,7 @@ static void set_timeo(int fd, int name, long sec, long usec)
 
 static void *timed_recv(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
-    char b[8];
-    printf("recv_tid=%ld\n", (long)syscall(SYS_gettid));
-    fflush(stdout);
-    recv(fd, b, sizeof b, 0);
-    return NULL;
+    return recv_labelled("recv_tid", arg);
 }
 
 static void *timed_read(void *arg)

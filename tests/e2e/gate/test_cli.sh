@@ -115,10 +115,12 @@ expect 5 "command exited with status 5" "gate: CMD's failure status passes throu
 expect 125 "no snapshot was written" "gate: nothing loaded the preload -> 125" -- "$GATE" -- "$T/dynamic"
 mkdir -p "$T/kept"; : >"$T/kept/leakwatch-1-1.json"
 expect 2 "already holds snapshots" "gate --keep refuses a used directory" -- "$GATE" --keep="$T/kept" -- true
-n_before=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'leakwatch-gate.*' | wc -l)
-"$GATE" -- sh -c 'exit 0' >/dev/null 2>&1
-n_after=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'leakwatch-gate.*' | wc -l)
-if [ "$n_before" = "$n_after" ]; then ok "gate removes its private directory"; else bad "gate left a temporary directory"; fi
+# a TMPDIR of its own: another gate running on the machine (a second test
+# run) must not count
+mkdir -p "$T/tmpdir"
+TMPDIR="$T/tmpdir" "$GATE" -- sh -c 'exit 0' >/dev/null 2>&1
+left=$(find "$T/tmpdir" -mindepth 1 | wc -l)
+if [ "$left" = 0 ]; then ok "gate removes its private directory"; else bad "gate left a temporary directory"; fi
 
 echo "== lw_helper.py"
 expect 0 "^dynamic$" "elf: dynamic" -- python3 "$HELPER" elf "$T/dynamic"

@@ -29,43 +29,9 @@ static void lw_exit_cleanup(void *p)
         lw_thread_exited(t, t->cancel_req_ns ? LW_EXIT_CANCELLED : LW_EXIT_PTHREAD_EXIT);
 }
 
-/* Offset of the kernel tid inside glibc's thread descriptor (what
- * libthread_db reads). The kernel stores it there (CLONE_PARENT_SETTID)
- * before pthread_create returns, so the creator can record the new thread's
- * tid even if a snapshot comes before the thread first runs. Found by
- * scanning our own descriptor for our tid; checked again by the first new
- * thread and dropped (-1) on any mismatch. */
-static int lw_pd_tid_off = -1;
-static int lw_pd_checked;
-
-static void lw_pd_tid_find(void)
-{
-#ifdef __GLIBC__
-    const int *p = (const int *)pthread_self();
-    int me = lw_gettid();
-    for (int i = 0; i < 2048 / (int)sizeof(int); i++)
-        if (p[i] == me) {
-            lw_pd_tid_off = i * (int)sizeof(int);
-            return;
-        }
-#endif
-}
-
-static void lw_pd_tid_check(void)
-{
-    if (__atomic_exchange_n(&lw_pd_checked, 1, __ATOMIC_RELAXED))
-        return;
-    int off = lw_pd_tid_off;
-    if (off >= 0 && *(const int *)((const char *)pthread_self() + off) != lw_gettid())
-        __atomic_store_n(&lw_pd_tid_off, -1, __ATOMIC_RELAXED);
-}
-
-static pthread_once_t lw_pd_once = PTHREAD_ONCE_INIT;
-
 __attribute__((constructor)) static void lw_ctor(void)
 {
     lw_init();
-    pthread_once(&lw_pd_once, lw_pd_tid_find);
 }
 
 static void *lw_thread_start(void *p)
@@ -74,11 +40,9 @@ static void *lw_thread_start(void *p)
     lw_tls_tid = 0;
     lw_thread_set_tid(t, lw_gettid());
     t->pt = pthread_self();
-    lw_pd_tid_check();
     if (!__atomic_load_n(&t->hashed, __ATOMIC_ACQUIRE))
         lw_reg_hash_insert(t); /* re-checked under the lock */
     lw_ctx_set_owner(t->ctx, lw_thread_tid(t));
-    lw_thread_running(t);
     lw_self = t;
     atomic_fetch_add(&lw_stat_state_changes, 1);
     void *ret;
@@ -99,7 +63,6 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
     if (!lw_active())
         return lw_real_pthread_create(thr, attr, fn, arg);
     lw_writer_ensure();
-    pthread_once(&lw_pd_once, lw_pd_tid_find);
     lw_tls_guard = 1;
     struct lw_thread *self = lw_self_get();
     struct lw_thread *t = lw_reg_alloc();
@@ -129,9 +92,10 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
     lw_tls_guard = 1;
     if (rc == 0) {
         atomic_fetch_add(&lw_stat_created, 1);
-        int off = __atomic_load_n(&lw_pd_tid_off, __ATOMIC_RELAXED);
-        if (off >= 0 && !__atomic_load_n(&t->tid, __ATOMIC_RELAXED)) {
-            int tid = *(const volatile int *)((const char *)*thr + off);
+        /* the kernel stored the tid before pthread_create returned: a
+         * snapshot before the thread first runs still knows it */
+        if (!__atomic_load_n(&t->tid, __ATOMIC_RELAXED)) {
+            int tid = lw_pthread_tid(*thr);
             if (tid > 0)
                 __atomic_store_n(&t->tid, tid, __ATOMIC_RELAXED);
         }

@@ -206,7 +206,6 @@ struct lw_thread {
     int ctx_overflow;
     uint32_t ctx_bgmask; /* bit i: ctx_stack[i] is LEAKWATCH_BACKGROUND */
     int joined, detached, exited, exit_kind;
-    int running; /* counted in lw_stat_running: started, not yet exited */
     char name[16];
     _Atomic uint64_t waits;
     _Atomic uint64_t wakes_since_cancel;
@@ -246,6 +245,9 @@ static inline int lw_thread_tid(const struct lw_thread *t)
 {
     return __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
 }
+/* A created thread's kernel tid, before it first runs; 0 if unknown
+ * (lw_sys.c). */
+int lw_pthread_tid(pthread_t t);
 int lw_registry_init(void);
 struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */
 /* The record is filled in: make it visible to lw_reg_foreach (release). */
@@ -273,11 +275,6 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial);
 bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack);
 /* counters */
 extern _Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
-/* threads our trampoline started that have not exited yet (a cheap "not
- * alone" test for the writer once main called pthread_exit) */
-extern _Atomic int lw_stat_running;
-/* the thread started by our trampoline: counted in lw_stat_running */
-void lw_thread_running(struct lw_thread *t);
 void lw_registry_after_fork_child(struct lw_thread *keep);
 /* extra wait fields the thread hooks set (holder tid, join target) */
 uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid, int join_tid);
@@ -348,7 +345,8 @@ extern _Atomic int lw_writer_starting;
 /* main called pthread_exit: the writer must leave once it is alone, or the
  * process never ends (glibc ends it when its last thread exits) */
 extern _Atomic int lw_main_gone;
-/* Every thread of the process but `me` has finished or is a zombie. */
+/* Every thread of the process but `me` has finished or is a zombie (stops
+ * reading /proc at the first live one). */
 bool lw_only_thread_left(int me);
 
 /* ---- writer thread and triggers (lw_writer.c) ---- */

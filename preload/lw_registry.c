@@ -37,7 +37,6 @@ static lw_lock_t lw_reg_lk = LW_LOCK_INIT;
 static int lw_reg_full_once;
 static uint64_t lw_reg_serial; /* under the lock */
 _Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
-_Atomic int lw_stat_running;
 
 size_t lw_reg_record_size(void)
 {
@@ -254,10 +253,6 @@ void lw_thread_exited(struct lw_thread *t, int kind)
     }
     t->exited = 1;
     t->exit_kind = kind;
-    if (t->running) {
-        t->running = 0;
-        atomic_fetch_sub(&lw_stat_running, 1);
-    }
     t->exited_ns = lw_now_ns();
     lw_seq_begin(t);
     LW_SEQ_WR(t->blocked, 0);
@@ -276,16 +271,6 @@ void lw_thread_exited(struct lw_thread *t, int kind)
     if (t->detached && !t->pinned)
         lw_reg_free_locked(t);
     lw_reg_unlock();
-}
-
-/* Only the thread itself sets and clears `running` (its start, its
- * lw_thread_exited), so no lock. */
-void lw_thread_running(struct lw_thread *t)
-{
-    if (!t->exited && !t->running) {
-        t->running = 1;
-        atomic_fetch_add(&lw_stat_running, 1);
-    }
 }
 
 struct lw_thread *lw_reg_find(pthread_t pt, uint64_t *serial, int *tid)
@@ -536,5 +521,4 @@ void lw_registry_after_fork_child(struct lw_thread *keep)
                 lw_reg_free_locked(t);
         }
     atomic_store(&lw_stat_live, keep ? 1 : 0);
-    atomic_store(&lw_stat_running, keep && keep->running ? 1 : 0);
 }

@@ -9,6 +9,7 @@
 #include "lw_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
@@ -222,4 +223,18 @@ void lw_munmap(void *p, size_t n)
 {
     if (p)
         lw_sys(SYS_munmap, p, n, 0);
+}
+
+/* A thread's kernel tid from its pthread_t, without waiting for it to run:
+ * glibc builds the CPU-time clock id from the tid the kernel stored in the
+ * descriptor at clone (CLONE_PARENT_SETTID), as (-tid - 1) * 8 + 6
+ * (CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED, linux/posix-timers.h). 0 if
+ * unknown (the thread is gone: glibc answers ESRCH). */
+int lw_pthread_tid(pthread_t t)
+{
+    clockid_t ck;
+    if (pthread_getcpuclockid(t, &ck) != 0 || (ck & 7) != 6)
+        return 0;
+    long tid = -(((long)ck - 6) / 8) - 1;
+    return tid > 0 && tid <= INT_MAX ? (int)tid : 0;
 }

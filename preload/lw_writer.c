@@ -11,7 +11,6 @@
 #include "lw_internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,13 +223,12 @@ _Atomic int lw_main_gone;
  * other thread exits (start_thread's exit(0)); our writer would be that
  * thread and the process would hang as a zombie, deaf to SIGTERM (the
  * writer blocks every signal). Once main is gone the writer looks every
- * 50 ms: the counter rules out most wake-ups, /proc confirms. */
+ * 50 ms (a /proc read that stops at the first live thread). */
 #define LW_MAIN_GONE_POLL_NS 50000000u
 
 static bool lw_writer_alone(void)
 {
-    return atomic_load(&lw_main_gone) && atomic_load(&lw_stat_running) <= 0 &&
-           lw_only_thread_left(lw_gettid());
+    return atomic_load(&lw_main_gone) && lw_only_thread_left(lw_gettid());
 }
 
 static void *lw_writer_main(void *arg)
@@ -290,19 +288,6 @@ static void *lw_writer_main(void *arg)
     return NULL;
 }
 
-/* A new thread's kernel tid without waiting for it to run: glibc and musl
- * build its CPU-time clock id from the tid the kernel stored at clone
- * (CLONE_PARENT_SETTID), as (-tid - 1) * 8 + 6 (CPUCLOCK_PERTHREAD |
- * CPUCLOCK_SCHED, linux/posix-timers.h). 0 if unknown. */
-static int lw_new_thread_tid(pthread_t t)
-{
-    clockid_t ck;
-    if (pthread_getcpuclockid(t, &ck) != 0 || (ck & 7) != 6)
-        return 0;
-    long tid = -(((long)ck - 6) / 8) - 1;
-    return tid > 0 && tid <= INT_MAX ? (int)tid : 0;
-}
-
 static void lw_writer_start(void)
 {
     if (lw_pipe[0] < 0 && lw_sys_pipe(lw_pipe) < 0) {
@@ -330,9 +315,9 @@ static void lw_writer_start(void)
     /* Publish its tid now: until a snapshot knows it, it lists the writer
      * as a foreign program thread, and on a loaded machine the writer may
      * not run for a long time (a forked child snapshotting at once saw it).
-     * Otherwise the writer publishes it when it runs and the snapshot
+     * If unknown, the writer publishes it when it runs and the snapshot
      * waits for that, bounded (lw_snap_threads.c). */
-    int tid = lw_new_thread_tid(t);
+    int tid = lw_pthread_tid(t);
     if (tid > 0) {
         atomic_store(&lw_writer_tid, tid);
         atomic_store(&lw_writer_starting, 0);

@@ -156,21 +156,12 @@ static int writer_idle(void)
     struct dirent *e;
     int idle = 0;
     while (d && !idle && (e = readdir(d)) != NULL) {
-        char path[300], buf[128];
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        if (n <= 0 || strncmp(buf, "leakwatch\n", 10) != 0)
+        char buf[128];
+        int tid = atoi(e->d_name);
+        if (tid <= 0 || !read_task_file(tid, "comm", buf, sizeof buf) ||
+            strcmp(buf, "leakwatch\n") != 0)
             continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        buf[n > 0 ? n : 0] = 0;
-        idle = n > 0 && atol(buf) == SYS_ppoll;
+        idle = read_task_file(tid, "syscall", buf, sizeof buf) && atol(buf) == SYS_ppoll;
     }
     if (d)
         closedir(d);

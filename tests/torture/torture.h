@@ -17,4 +17,6 @@
 
 /* modes of torture_waits.c; returns the exit status, 2 for an unknown mode */
 int torture_waits_main(int argc, char **argv);
+/* /proc/self/task/TID/NAME into buf, NUL-terminated; 0 if unreadable */
+int read_task_file(int tid, const char *name, char *buf, size_t size);
 #endif

@@ -244,8 +244,7 @@ static void on_usr1(int sig) { (void)sig; atomic_fetch_add(&hits, 1); }
 /* The syscall thread TID sleeps in now and its first argument, from
  * /proc/self/task/TID/syscall ("NR ARG0 ..." while blocked in a syscall,
  * "running" or "-1 ..." otherwise); -1 when it is not blocked in one. */
-/* /proc/self/task/TID/NAME into buf, NUL-terminated; false if unreadable. */
-static int read_task_file(int tid, const char *name, char *buf, size_t size)
+int read_task_file(int tid, const char *name, char *buf, size_t size)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, name);

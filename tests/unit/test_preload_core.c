@@ -369,6 +369,33 @@ END_TEST
 
 /* ---------------------------------------------------------------- contexts */
 
+/* lw_pthread_tid: the creator learns the new thread's kernel tid before
+ * the thread has run (it waits on the gate), and 0 once it is gone. */
+static pthread_mutex_t tid_gate = PTHREAD_MUTEX_INITIALIZER;
+static void *tid_report(void *arg)
+{
+    pthread_mutex_lock(&tid_gate);
+    pthread_mutex_unlock(&tid_gate);
+    *(int *)arg = lw_gettid();
+    return NULL;
+}
+
+START_TEST(registry_pthread_tid)
+{
+    int seen = 0;
+    pthread_t t;
+    pthread_mutex_lock(&tid_gate);
+    ck_assert_int_eq(pthread_create(&t, NULL, tid_report, &seen), 0);
+    int tid = lw_pthread_tid(t);
+    ck_assert_int_gt(tid, 0);
+    ck_assert_int_ne(tid, lw_gettid());
+    pthread_mutex_unlock(&tid_gate);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(tid, seen);
+    ck_assert_int_eq(lw_pthread_tid(pthread_self()), lw_gettid());
+}
+END_TEST
+
 START_TEST(ctx_propagation)
 {
     setup_tables();
@@ -530,6 +557,7 @@ Suite *lw_suite_preload_core(void)
     tcase_add_test(r, registry_stale_pthread_t);
     tcase_add_test(r, registry_reuse_race);
     tcase_add_test(r, registry_blocked_state);
+    tcase_add_test(r, registry_pthread_tid);
     suite_add_tcase(s, r);
     TCase *c = tcase_create("contexts");
     tcase_add_test(c, ctx_propagation);

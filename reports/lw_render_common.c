@@ -292,12 +292,25 @@ static bool runtime_module(const char *module)
            strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "libstdc++", 9) == 0;
 }
 
+/* The shim's own internals: preload/lw_*.c or preload/LAYER/lw_*.c. */
+static bool shim_source(const char *file)
+{
+    const char *p = strstr(file, "/preload/");
+    if (!p)
+        return false;
+    p += strlen("/preload/");
+    const char *slash = strchr(p, '/');
+    if (slash && !strchr(slash + 1, '/'))
+        p = slash + 1;
+    return strncmp(p, "lw_", 3) == 0;
+}
+
 const struct lw_sym_frame *lw_user_frame(const struct lw_sym_stack *st)
 {
     for (size_t i = 0; st && st->frames && i < st->n; i++) {
         const struct lw_sym_frame *fr = &st->frames[i];
         if (fr->file && !runtime_module(fr->module) &&
-            !strstr(fr->file, "/preload/lw_") && strncmp(fr->file, "/usr/include/", 13) != 0 &&
+            !shim_source(fr->file) && strncmp(fr->file, "/usr/include/", 13) != 0 &&
             !(fr->function && strncmp(fr->function, "std::", 5) == 0))
             return fr;
     }

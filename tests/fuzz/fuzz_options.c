@@ -1,4 +1,4 @@
-/* libFuzzer target: the LEAKWATCH_OPTIONS parser (preload/lw_options.c,
+/* libFuzzer target: the LEAKWATCH_OPTIONS parser (preload/core/lw_options.c,
  * linked directly). Checks more than "no crash": after any input every
  * option is within its documented range and both path buffers are
  * NUL-terminated, and the number of complaints is bounded by the number of
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../preload/lw_internal.h"
+#include "../../preload/core/lw_internal.h"
 
 void lw_log(const char *fmt, ...) { (void)fmt; }
 

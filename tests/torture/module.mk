@@ -27,9 +27,9 @@ ALL_TARGETS += $(TORTURE_BINS)
 TEST_TARGETS += test-torture
 
 # ---- fuzzing the options parser (same runner as analyzer/module.mk's) ----
-$(BUILD)/fuzz/fuzz_options: tests/fuzz/fuzz_options.c preload/lw_options.c $(wildcard preload/*.h)
+$(BUILD)/fuzz/fuzz_options: tests/fuzz/fuzz_options.c preload/core/lw_options.c $(PRELOAD_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< preload/lw_options.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PRELOAD_INCLUDES) -o $@ $< preload/core/lw_options.c
 .PHONY: fuzz-options test-fuzz-options
 fuzz-options: $(BUILD)/fuzz/fuzz_options
 	set -o pipefail; $(call lw_fuzz_run,options,$(FUZZ_SECONDS))
@@ -48,12 +48,12 @@ TEST_TARGETS += test-fuzz-options
 # through the macro and misreads them (false positive).
 LINT_CPPCHECK := cppcheck --enable=warning,performance,portability --inline-suppr \
 	--error-exitcode=1 -q -D_GNU_SOURCE -D__x86_64__ '-D__attribute__(x)=' -DLW_VERSION='"lint"' \
-	--suppress=funcArgOrderDifferent:preload/hook_wait.c -Iinclude
+	--suppress=funcArgOrderDifferent:preload/hooks/hook_wait.c -Iinclude
 .PHONY: lint test-lint analyze
 lint test-lint:
 	@command -v cppcheck >/dev/null || { echo "lint: cppcheck not installed (apt-get install cppcheck)"; exit 1; }
-	$(LINT_CPPCHECK) preload analyzer reports
-	$(LINT_CPPCHECK) --std=c11 preload analyzer reports
+	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) preload analyzer reports
+	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) --std=c11 preload analyzer reports
 TEST_TARGETS += test-lint
 # gcc -fanalyzer over the shim and the analyzer, in a scratch build dir
 ANALYZE_BUILD ?= $(BUILD)/analyze
@@ -66,9 +66,9 @@ analyze:
 # does not model; its data are relaxed atomics (LW_SEQ_WR/RD), so no race is
 # hidden by that and the run needs no suppressions file.
 TSAN_FLAGS := -fsanitize=thread -O1 -g -fno-omit-frame-pointer -Wno-tsan
-$(TORTURE_DIR)/torture_tsan: tests/torture/torture_tsan.c $(PRELOAD_CORE_SRCS) $(wildcard preload/*.h)
+$(TORTURE_DIR)/torture_tsan: tests/torture/torture_tsan.c $(PRELOAD_CORE_SRCS) $(PRELOAD_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) -ftls-model=initial-exec -o $@ $< $(PRELOAD_CORE_SRCS) \
+	$(CC) $(BASE_CFLAGS) $(PRELOAD_INCLUDES) $(TSAN_FLAGS) -ftls-model=initial-exec -o $@ $< $(PRELOAD_CORE_SRCS) \
 		$(PRELOAD_LDLIBS) $$(pkg-config --libs jansson)
 .PHONY: tsan test-tsan
 tsan test-tsan: $(TORTURE_DIR)/torture_tsan

@@ -4,7 +4,7 @@
  * owners while a reader walks the registry (as a snapshot does) and writes
  * real snapshots. Exit 0 and no "WARNING: ThreadSanitizer" output = pass.
  * Test code only. */
-#include "../../preload/lw_internal.h"
+#include "../../preload/core/lw_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

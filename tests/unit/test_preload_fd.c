@@ -1,8 +1,8 @@
-/* Unit tests for the fd/socket table (preload/lw_fd.c) and the address
- * formatting of the snapshot (preload/lw_fd_snap.c). Linked with the shim's
+/* Unit tests for the fd/socket table (preload/resources/lw_fd.c) and the address
+ * formatting of the snapshot (preload/snapshot/lw_fd_snap.c). Linked with the shim's
  * core directly; fd numbers here are table slots, not real open fds (the
  * table never touches the fds themselves). */
-#include "../../preload/lw_fd.h"
+#include "../../preload/resources/lw_fd.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -344,7 +344,7 @@ static void failing_sends(void)
     /* SA_RESTART: a signal still ends a send that has sent a part (the
      * reader starts after it: a send that went on would complete). Not
      * for unix sockets: leakwatch lets such a send go on there (see
-     * preload/hook_socket_io.c, unix_rest). */
+     * preload/hooks/hook_socket_io.c, unix_rest). */
     sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, NULL);
     for (int k = 1; k < 3; k++) {

@@ -8,13 +8,12 @@
 #ifndef LW_CORE_H
 #define LW_CORE_H
 
+#include "lw_platform.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define LW_EXPORT __attribute__((visibility("default")))
-#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
-#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LW_MAX_DEPTH 128
 
 /* Context ids: root is 1, 0 means "none". */
@@ -31,12 +30,6 @@ bool lw_active(void);
  * makes must not be recorded). Returns false when already inside. [AS-safe] */
 bool lw_guard_enter(void);
 void lw_guard_leave(void);
-
-/* Clocks: CLOCK_MONOTONIC ns (precise) and a cheap coarse variant for hot
- * paths (CLOCK_MONOTONIC_COARSE, a few ms resolution). [AS-safe] */
-uint64_t lw_now_ns(void);
-uint64_t lw_now_coarse_ns(void);
-int lw_gettid(void); /* cached per thread [AS-safe] */
 
 /* The calling thread's current context (its own, or one it entered through
  * the API). LW_CTX_ROOT for threads leakwatch knows nothing of. */

@@ -17,36 +17,6 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define LW_TLS __thread __attribute__((tls_model("initial-exec")))
-#define LW_HIDDEN __attribute__((visibility("hidden")))
-
-/* ---- raw system calls (lw_sys.c): never touch errno, AS-safe ---- */
-long lw_sys6(long nr, long a, long b, long c, long d, long e, long f);
-#define lw_sys(nr, a, b, c) lw_sys6((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
-int lw_sys_getpid(void);
-int lw_sys_open(const char *path, int flags, int mode);
-int lw_sys_openat(int dirfd, const char *path, int flags, int mode);
-ssize_t lw_sys_read(int fd, void *buf, size_t n);
-int lw_sys_write_all(int fd, const void *buf, size_t n); /* 0 or -errno */
-int lw_sys_close(int fd);
-int lw_sys_unlink(const char *path);
-int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
-int lw_sys_pipe(int fds[2]);
-void lw_sys_sleep_ns(uint64_t ns);
-int lw_sys_tgkill(int pid, int tid, int sig);
-uint64_t lw_now_realtime_ns(void);
-/* small futex lock for leakwatch's own tables (never the host's mutexes) */
-typedef struct {
-    _Atomic int v;
-} lw_lock_t;
-#define LW_LOCK_INIT {0}
-void lw_lock(lw_lock_t *l);
-void lw_unlock(lw_lock_t *l);
-void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
-void lw_munmap(void *p, size_t n);
-/* reset the per-thread pid/tid caches (child after fork) */
-void lw_sys_after_fork_child(void);
-
 /* ---- options (lw_options.c) ---- */
 #define LW_PATH_MAX 512
 struct lw_options {
@@ -83,7 +53,6 @@ int lw_log_count(void);
 enum { LW_ST_OFF = 0, LW_ST_INIT = 1, LW_ST_RUN = 2, LW_ST_DISABLED = 3 };
 extern _Atomic int lw_state;
 extern LW_TLS int lw_tls_guard;
-extern LW_TLS int lw_tls_tid;
 extern LW_TLS struct lw_thread *lw_self;
 extern int lw_main_pid;
 extern char lw_init_cwd[LW_PATH_MAX];
@@ -245,9 +214,6 @@ static inline int lw_thread_tid(const struct lw_thread *t)
 {
     return __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
 }
-/* A created thread's kernel tid, before it first runs; 0 if unknown
- * (lw_sys.c). */
-int lw_pthread_tid(pthread_t t);
 int lw_registry_init(void);
 struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */
 /* The record is filled in: make it visible to lw_reg_foreach (release). */

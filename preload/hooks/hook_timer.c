@@ -35,7 +35,7 @@ static bool timer_on(void)
 
 #define LW_SYS_HELPER_SCAN 16384
 static int tids_before[LW_SYS_HELPER_SCAN], tids_after[LW_SYS_HELPER_SCAN];
-static lw_spin scan_lock;
+static lw_lock_t scan_lock = LW_LOCK_INIT;
 
 LW_FD_REAL(int, timer_create, (clockid_t, struct sigevent *, timer_t *));
 LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
@@ -65,7 +65,7 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
     int nb = -1;
     bool scan = tn == LW_TN_THREAD && lw_timer_want_sys_helper();
     if (scan) {
-        lw_spin_lock(&scan_lock);
+        lw_lock(&scan_lock);
         nb = lw_proc_tids(tids_before, LW_SYS_HELPER_SCAN);
     }
     errno = e;
@@ -87,7 +87,7 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
         }
         if (r == 0)
             lw_timer_sys_helper_found(helper, idx);
-        lw_spin_unlock(&scan_lock);
+        lw_unlock(&scan_lock);
     }
     if (tramp) {
         if (idx)

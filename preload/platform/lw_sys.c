@@ -6,7 +6,7 @@
  * Must never: touch errno (raw calls return -errno), allocate, or call a
  * function another part of leakwatch interposes. Everything here is AS-safe.
  */
-#include "lw_internal.h"
+#include "lw_platform.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -214,6 +214,15 @@ void *lw_mmap(size_t n)
 {
     long r = lw_sys6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                      -1, 0);
+    if (r < 0 && r > -4096)
+        return NULL;
+    return (void *)r;
+}
+
+void *lw_mmap_sparse(size_t n)
+{
+    long r = lw_sys6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r < 0 && r > -4096)
         return NULL;
     return (void *)r;

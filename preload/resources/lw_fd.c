@@ -3,24 +3,18 @@
  * registrations, counts for leakwatch_verify_ctx.
  *
  * Runs on arbitrary host threads inside interposed calls: no malloc, no stdio,
- * no interposed libc calls (mmap and raw syscalls only); the only lock is a
- * spinlock held for a few stores on create/close/dup/epoll_ctl.
+ * no interposed libc calls (platform calls only); the only lock is the
+ * table's lw_lock_t, held for a few stores on create/close/dup/epoll_ctl.
  */
 #include "lw_fd.h"
 #include "lw_timer.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 _Atomic(_Atomic uint32_t *) lw_fd_slots;
 struct lw_fd_rec *lw_fd_recs;
 
-static lw_spin fd_lock;
+static lw_lock_t fd_lock = LW_LOCK_INIT;
 static uint32_t rec_free;  /* free list head (index), linked through ep_n */
 static uint32_t rec_next = 1; /* never-used records start here (0 = none) */
 static _Atomic int fd_high;
@@ -39,18 +33,6 @@ bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc)
     return lw_ctx_is_under ? lw_ctx_is_under(c, anc) : false;
 }
 
-void lw_spin_lock(lw_spin *l)
-{
-    for (int n = 0;; n++) {
-        int z = 0;
-        if (atomic_compare_exchange_weak_explicit(&l->v, &z, 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        if (n > 64)
-            sched_yield(); /* holder may be descheduled; never spin forever */
-    }
-}
-
 /* Map the slot array and the record pool once; MAP_NORESERVE so only the
  * pages actually touched cost memory. Caller holds fd_lock. */
 static _Atomic uint32_t *table_init_locked(void)
@@ -58,15 +40,11 @@ static _Atomic uint32_t *table_init_locked(void)
     _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_relaxed);
     if (slots || table_failed)
         return slots;
-    void *s = mmap(NULL, (size_t)LW_FD_SLOTS * sizeof(uint32_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    void *r = mmap(NULL, (size_t)LW_FD_RECS * sizeof(struct lw_fd_rec), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (s == MAP_FAILED || r == MAP_FAILED) {
-        if (s != MAP_FAILED)
-            munmap(s, (size_t)LW_FD_SLOTS * sizeof(uint32_t));
-        if (r != MAP_FAILED)
-            munmap(r, (size_t)LW_FD_RECS * sizeof(struct lw_fd_rec));
+    void *s = lw_mmap_sparse((size_t)LW_FD_SLOTS * sizeof(uint32_t));
+    void *r = lw_mmap_sparse((size_t)LW_FD_RECS * sizeof(struct lw_fd_rec));
+    if (!s || !r) {
+        lw_munmap(s, (size_t)LW_FD_SLOTS * sizeof(uint32_t));
+        lw_munmap(r, (size_t)LW_FD_RECS * sizeof(struct lw_fd_rec));
         table_failed = 1;
         lw_log("fd table: mmap failed, sockets are not tracked");
         return NULL;
@@ -160,11 +138,11 @@ __attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind k
 
     struct rel rl = {0};
     lw_ctx_id stale = LW_CTX_NONE;
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     _Atomic uint32_t *slots = table_init_locked();
     uint32_t v = slots ? rec_alloc_locked() : 0;
     if (!v) {
-        lw_spin_unlock(&fd_lock);
+        lw_unlock(&fd_lock);
         if (slots)
             lw_log_once(&full_once, "fd table full (%u open files): new fds are not tracked",
                         LW_FD_RECS - 1);
@@ -199,7 +177,7 @@ __attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind k
     uint32_t old = atomic_exchange_explicit(&slots[fd], v, memory_order_release);
     if (old && old != LW_FD_SLOT_INTERNAL)
         rec_release_locked(old, &rl);
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
     note_high(fd);
     rel_finish(&rl);
     if (stale != LW_CTX_NONE)
@@ -213,7 +191,7 @@ void lw_fd_dup(int oldfd, int newfd)
     if (!slots || (unsigned)newfd >= LW_FD_SLOTS || oldfd == newfd)
         return;
     struct rel rl = {0};
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     uint32_t v = (unsigned)oldfd < LW_FD_SLOTS ? atomic_load(&slots[oldfd]) : 0;
     if (v == LW_FD_SLOT_INTERNAL)
         v = 0;
@@ -222,7 +200,7 @@ void lw_fd_dup(int oldfd, int newfd)
     uint32_t old = atomic_exchange_explicit(&slots[newfd], v, memory_order_release);
     if (old && old != LW_FD_SLOT_INTERNAL)
         rec_release_locked(old, &rl);
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
     if (v)
         note_high(newfd);
     rel_finish(&rl);
@@ -236,11 +214,11 @@ void lw_fd_close(int fd)
     if (atomic_load_explicit(&slots[fd], memory_order_relaxed) == 0)
         return; /* the common untracked case: no lock */
     struct rel rl = {0};
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     uint32_t old = atomic_exchange_explicit(&slots[fd], 0, memory_order_release);
     if (old && old != LW_FD_SLOT_INTERNAL)
         rec_release_locked(old, &rl);
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
     rel_finish(&rl);
 }
 
@@ -254,7 +232,7 @@ void lw_fd_link_pair(int fd0, int fd1)
     _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
     if (!slots || (unsigned)fd0 >= LW_FD_SLOTS || (unsigned)fd1 >= LW_FD_SLOTS)
         return;
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     /* read under the lock: either end may have been closed meanwhile */
     uint32_t a = atomic_load_explicit(&slots[fd0], memory_order_relaxed);
     uint32_t b = atomic_load_explicit(&slots[fd1], memory_order_relaxed);
@@ -264,7 +242,7 @@ void lw_fd_link_pair(int fd0, int fd1)
         atomic_store_explicit(&lw_fd_recs[b].pair_fd, fd0, memory_order_relaxed);
         atomic_store_explicit(&lw_fd_recs[b].pair, a, memory_order_relaxed);
     }
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
 }
 
 int lw_fd_pair_fd(const struct lw_fd_rec *r)
@@ -285,7 +263,7 @@ void lw_fd_mark_internal(int fd, bool internal)
     if ((unsigned)fd >= LW_FD_SLOTS)
         return;
     struct rel rl = {0};
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     _Atomic uint32_t *slots = table_init_locked();
     if (slots) {
         uint32_t old = atomic_exchange_explicit(&slots[fd], internal ? LW_FD_SLOT_INTERNAL : 0,
@@ -293,7 +271,7 @@ void lw_fd_mark_internal(int fd, bool internal)
         if (old && old != LW_FD_SLOT_INTERNAL)
             rec_release_locked(old, &rl);
     }
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
     rel_finish(&rl);
 }
 
@@ -319,7 +297,7 @@ void lw_fd_epoll_add(int epfd, int fd)
         atomic_store_explicit(&t->epoll, epfd, memory_order_relaxed);
     if (!ep || ep->kind != LW_FD_EPOLL)
         return;
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     int n = atomic_load_explicit(&ep->ep_n, memory_order_relaxed);
     int i;
     for (i = 0; i < n; i++)
@@ -329,7 +307,7 @@ void lw_fd_epoll_add(int epfd, int fd)
         atomic_store_explicit(&ep->ep_fds[n], fd, memory_order_relaxed);
         atomic_store_explicit(&ep->ep_n, n + 1, memory_order_release);
     }
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
 }
 
 void lw_fd_epoll_del(int epfd, int fd)
@@ -339,7 +317,7 @@ void lw_fd_epoll_del(int epfd, int fd)
         atomic_store_explicit(&t->epoll, -1, memory_order_relaxed);
     if (!ep || ep->kind != LW_FD_EPOLL)
         return;
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     int n = atomic_load_explicit(&ep->ep_n, memory_order_relaxed);
     for (int i = 0; i < n; i++) {
         if (atomic_load_explicit(&ep->ep_fds[i], memory_order_relaxed) != fd)
@@ -349,7 +327,7 @@ void lw_fd_epoll_del(int epfd, int fd)
         atomic_store_explicit(&ep->ep_n, n - 1, memory_order_release);
         break;
     }
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
 }
 
 int lw_fd_epoll_fds(int epfd, int *out, int max)
@@ -379,9 +357,9 @@ int lw_fd_count_under(lw_ctx_id ctx)
     if (!atomic_load_explicit(&lw_fd_slots, memory_order_acquire))
         return 0;
     int count = 0;
-    lw_spin_lock(&fd_lock);
+    lw_lock(&fd_lock);
     uint32_t hi = rec_next;
-    lw_spin_unlock(&fd_lock);
+    lw_unlock(&fd_lock);
     for (uint32_t i = 1; i < hi; i++) {
         struct lw_fd_rec *r = &lw_fd_recs[i];
         if (atomic_load_explicit(&r->aliases, memory_order_acquire) == 0)
@@ -394,36 +372,5 @@ int lw_fd_count_under(lw_ctx_id ctx)
 
 void lw_fd_atfork_child(void)
 {
-    atomic_store_explicit(&fd_lock.v, 0, memory_order_relaxed);
-}
-
-/* Raw getdents64 over /proc/self/task: no opendir (it mallocs), no
- * interposed close. */
-int lw_proc_tids(int *out, int max)
-{
-    int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
-                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
-    char buf[4096];
-    int n = 0;
-    for (;;) {
-        long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
-        if (got <= 0)
-            break;
-        for (long off = 0; off < got;) {
-            unsigned short reclen;
-            memcpy(&reclen, buf + off + 16, sizeof reclen);
-            const char *name = buf + off + 19;
-            if (name[0] >= '0' && name[0] <= '9' && n < max) {
-                int t = 0;
-                for (const char *p = name; *p >= '0' && *p <= '9'; p++)
-                    t = t * 10 + (*p - '0');
-                out[n++] = t;
-            }
-            off += reclen;
-        }
-    }
-    syscall(SYS_close, dfd);
-    return n;
+    lw_lock_reset(&fd_lock);
 }

@@ -4,7 +4,7 @@
  *
  * The I/O paths (lw_fd_get, lw_fd_io_in/out, lw_fd_take_owner) take no lock,
  * allocate nothing and use only the coarse clock; the create/close paths take
- * one spinlock. Records live in mmap'd memory that is never unmapped, so a
+ * the table's lock. Records live in mmap'd memory that is never unmapped, so a
  * racy reader (snapshot writer, a thread doing I/O on an fd another thread is
  * closing) may read a stale record but never touches freed memory.
  * Never call libc functions that the shim interposes from here.
@@ -188,21 +188,10 @@ void lw_fd_atfork_child(void);
  * lw_ctx_is_under when present, else plain equality. */
 bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc);
 
-/* Small spinlock used by the fd and timer tables (no libc, fork-resettable). */
-typedef struct { _Atomic int v; } lw_spin;
-void lw_spin_lock(lw_spin *l);
-static inline void lw_spin_unlock(lw_spin *l)
-{
-    atomic_store_explicit(&l->v, 0, memory_order_release);
-}
-
 /* Snapshot helpers (lw_fd_snap.c): schema name of a kind; socket address
  * as "127.0.0.1:8080", "[::1]:80", "/path" or "@abstract" (false: unnamed). */
 struct sockaddr_storage;
 const char *lw_fd_kind_name(int kind);
 bool lw_fd_format_addr(const struct sockaddr_storage *ss, unsigned len, char *out, size_t cap);
-
-/* Tids of the calling process (for /proc/self/task diffs); raw syscalls. */
-int lw_proc_tids(int *out, int max);
 
 #endif

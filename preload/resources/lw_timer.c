@@ -10,10 +10,9 @@
 #include "lw_fd.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 struct lw_timer_rec *lw_timer_recs;
-static lw_spin tm_lock;
+static lw_lock_t tm_lock = LW_LOCK_INIT;
 static uint32_t *tm_hash; /* LW_TIMER_HASH slots of record index, 0 empty */
 #define LW_TIMER_HASH (LW_TIMER_MAX * 2)
 static uint32_t tm_free;     /* free list through `tramp` of free records */
@@ -57,11 +56,9 @@ static int init_locked(void)
         return 0;
     if (tm_failed)
         return -1;
-    void *r = mmap(NULL, sizeof(struct lw_timer_rec) * LW_TIMER_MAX, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    void *h = mmap(NULL, sizeof(uint32_t) * LW_TIMER_HASH, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r == MAP_FAILED || h == MAP_FAILED) {
+    void *r = lw_mmap_sparse(sizeof(struct lw_timer_rec) * LW_TIMER_MAX);
+    void *h = lw_mmap(sizeof(uint32_t) * LW_TIMER_HASH);
+    if (!r || !h) {
         tm_failed = 1;
         lw_log("timer table: mmap failed, timers are not tracked");
         return -1;
@@ -128,7 +125,7 @@ __attribute__((noinline)) uint32_t lw_timer_new(enum lw_timer_kind kind, uintptr
     lw_ctx_id ctx = lw_ctx_current();
     lw_ctx_ref(ctx);
 
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     uint32_t i = 0;
     if (init_locked() == 0) {
         if (tm_free) {
@@ -139,7 +136,7 @@ __attribute__((noinline)) uint32_t lw_timer_new(enum lw_timer_kind kind, uintptr
         }
     }
     if (!i) {
-        lw_spin_unlock(&tm_lock);
+        lw_unlock(&tm_lock);
         if (!tm_failed)
             lw_log_once(&tm_full_once, "timer table full (%d timers): new timers not tracked",
                         LW_TIMER_MAX - 1);
@@ -166,7 +163,7 @@ __attribute__((noinline)) uint32_t lw_timer_new(enum lw_timer_kind kind, uintptr
     t->nframes = (uint32_t)n;
     atomic_store_explicit(&t->used, 1, memory_order_release);
     hash_insert_locked(i);
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
     return i;
 }
 
@@ -174,9 +171,9 @@ uint32_t lw_timer_find(enum lw_timer_kind kind, uintptr_t handle)
 {
     if (!lw_timer_recs)
         return 0;
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     uint32_t i = hash_find_locked(hkey((uint8_t)kind, handle), NULL);
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
     return i;
 }
 
@@ -184,21 +181,21 @@ void lw_timer_set_handle(uint32_t idx, uintptr_t handle)
 {
     if (!idx || !lw_timer_recs)
         return;
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     hash_remove_locked(idx);
     lw_timer_recs[idx].handle = handle;
     hash_insert_locked(idx);
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
 }
 
 void lw_timer_delete(uint32_t idx)
 {
     if (!idx || !lw_timer_recs || idx >= LW_TIMER_MAX)
         return;
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     struct lw_timer_rec *t = &lw_timer_recs[idx];
     if (!atomic_load_explicit(&t->used, memory_order_relaxed)) {
-        lw_spin_unlock(&tm_lock);
+        lw_unlock(&tm_lock);
         return;
     }
     hash_remove_locked(idx);
@@ -210,7 +207,7 @@ void lw_timer_delete(uint32_t idx)
     tm_free = idx;
     if (atomic_load_explicit(&sys_helper_timer, memory_order_relaxed) == idx)
         atomic_store_explicit(&sys_helper_timer, 0, memory_order_relaxed);
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
     if (tramp)
         lw_tramp_free(tramp);
     if (ctx != LW_CTX_NONE)
@@ -227,9 +224,9 @@ struct lw_timer_rec *lw_timer_get(uint32_t idx)
 
 uint32_t lw_timer_high(void)
 {
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     uint32_t h = tm_next;
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
     return h;
 }
 
@@ -279,7 +276,7 @@ uint32_t lw_tramp_alloc(lw_sigev_fn prog_fn, union sigval prog_val, lw_sigev_fn 
 {
     /* Round-robin, not LIFO: a notification already queued for a deleted
      * timer still finds its old function in a slot that is reused last. */
-    lw_spin_lock(&tm_lock);
+    lw_lock(&tm_lock);
     uint32_t found = 0;
     for (uint32_t n = 0; n < LW_TRAMP_MAX; n++) {
         uint32_t k = (tramp_cursor + n) % LW_TRAMP_MAX;
@@ -296,7 +293,7 @@ uint32_t lw_tramp_alloc(lw_sigev_fn prog_fn, union sigval prog_val, lw_sigev_fn 
         atomic_store_explicit(&tr->timer, 0, memory_order_relaxed);
         atomic_store_explicit(&tr->used, 1, memory_order_release);
     }
-    lw_spin_unlock(&tm_lock);
+    lw_unlock(&tm_lock);
     if (!found) {
         lw_log_once(&tramp_full_once,
                     "SIGEV_THREAD trampoline pool full (%d): helper threads not attributed",
@@ -404,7 +401,7 @@ int lw_timer_count_under(lw_ctx_id ctx)
 
 void lw_timer_atfork_child(void)
 {
-    atomic_store_explicit(&tm_lock.v, 0, memory_order_relaxed);
+    lw_lock_reset(&tm_lock);
     atomic_store_explicit(&sys_helper_tid, 0, memory_order_relaxed);
     atomic_store_explicit(&sys_helper_tried, 0, memory_order_relaxed);
     atomic_store_explicit(&sys_helper_timer, 0, memory_order_relaxed);

@@ -2,7 +2,7 @@
  * and setitimer; the SIGEV_THREAD trampoline pool; attribution of glibc's
  * timer threads to timers.
  *
- * Timer operations are not hot paths: one spinlock guards the table. The
+ * Timer operations are not hot paths: one lock (lw_lock_t) guards the table. The
  * expiration counters and helper tids are updated lock-free (they are bumped
  * on glibc's helper threads and timerfd reads). No malloc, no stdio.
  */

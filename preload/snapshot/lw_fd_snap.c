@@ -271,7 +271,7 @@ static void write_foreign(struct lw_json *w, int fd, int kind)
         lw_json_knull(w, nulls[i]);
     lw_json_kint(w, "bytes_in", 0);
     lw_json_kint(w, "bytes_out", 0);
-    int fl = fcntl(fd, F_GETFL);
+    int fl = (int)lw_sys(SYS_fcntl, fd, F_GETFL, 0);
     lw_json_kbool(w, "nonblocking", fl >= 0 && (fl & O_NONBLOCK));
     lw_json_knull(w, "epoll");
     lw_json_key(w, "registered");
@@ -284,41 +284,27 @@ static void write_foreign(struct lw_json *w, int fd, int kind)
 
 static void scan_foreign(struct lw_json *w, _Atomic uint32_t *slots)
 {
-    int dfd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY |
-                                                                   O_CLOEXEC);
-    if (dfd < 0)
+    struct lw_dir d;
+    if (lw_dir_open(&d, "/proc/self/fd") < 0)
         return;
-    char buf[4096];
-    for (;;) {
-        long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
-        if (got <= 0)
-            break;
-        for (long off = 0; off < got;) {
-            unsigned short reclen;
-            memcpy(&reclen, buf + off + 16, sizeof reclen);
-            const char *name = buf + off + 19;
-            off += reclen;
-            if (name[0] < '0' || name[0] > '9')
-                continue;
-            int fd = 0;
-            for (const char *p = name; *p >= '0' && *p <= '9'; p++)
-                fd = fd * 10 + (*p - '0');
-            if (fd <= 2 || fd == dfd)
-                continue;
-            if (slots && (unsigned)fd < LW_FD_SLOTS &&
-                atomic_load_explicit(&slots[fd], memory_order_relaxed) != 0)
-                continue; /* tracked (written above) or leakwatch's own */
-            char link[128];
-            ssize_t n = readlinkat(dfd, name, link, sizeof link - 1);
-            if (n <= 0)
-                continue;
-            link[n] = '\0';
-            int kind = foreign_kind(fd, link);
-            if (kind >= 0)
-                write_foreign(w, fd, kind);
-        }
+    const char *name;
+    int fd;
+    while ((fd = lw_dir_next(&d, &name)) >= 0) {
+        if (fd <= 2 || fd == d.fd)
+            continue;
+        if (slots && (unsigned)fd < LW_FD_SLOTS &&
+            atomic_load_explicit(&slots[fd], memory_order_relaxed) != 0)
+            continue; /* tracked (written above) or leakwatch's own */
+        char link[128];
+        long n = lw_sys6(SYS_readlinkat, d.fd, (long)name, (long)link, sizeof link - 1, 0, 0);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        int kind = foreign_kind(fd, link);
+        if (kind >= 0)
+            write_foreign(w, fd, kind);
     }
-    syscall(SYS_close, dfd);
+    lw_dir_close(&d);
 }
 
 void lw_sockets_write(struct lw_snap *s, struct lw_json *w)

@@ -6,7 +6,6 @@
  */
 #include "lw_snap.h"
 
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -426,42 +425,21 @@ static void lw_write_foreign(struct lw_snap *s, struct lw_json *w, int tid, cons
     lw_json_obj_end(w);
 }
 
-/* /proc/self/task, opened with a raw syscall (not our hooks); NULL if it
- * cannot be opened. */
-static DIR *lw_task_dir(void)
-{
-    int taskfd = lw_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    DIR *d = taskfd >= 0 ? fdopendir(taskfd) : NULL;
-    if (!d && taskfd >= 0)
-        lw_sys_close(taskfd);
-    return d;
-}
-
-/* The next tid listed, or 0 at the end. */
-static int lw_task_next(DIR *d)
-{
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
-            return atoi(de->d_name);
-    return 0;
-}
-
 bool lw_only_thread_left(int me)
 {
-    DIR *d = lw_task_dir();
-    if (!d)
+    struct lw_dir d;
+    if (lw_dir_open(&d, "/proc/self/task") < 0)
         return false; /* cannot tell: stay */
     bool alone = true;
     int tid;
-    while (alone && (tid = lw_task_next(d)) > 0) {
+    while (alone && (tid = lw_dir_next(&d, NULL)) > 0) {
         struct lw_proc p;
-        if (tid == me || !lw_proc_read(dirfd(d), tid, &p, false))
+        if (tid == me || !lw_proc_read(d.fd, tid, &p, false))
             continue;
         /* a zombie main, or a thread past glibc's last-thread count */
         alone = p.state == 'Z' || p.state == 'X' || p.exiting;
     }
-    closedir(d);
+    lw_dir_close(&d);
     return alone;
 }
 
@@ -480,7 +458,8 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
         qsort(g.v, g.n, sizeof *g.v, lw_tcopy_cmp);
 
     lw_json_arr_begin(w);
-    DIR *d = lw_task_dir();
+    struct lw_dir d;
+    bool have_dir = lw_dir_open(&d, "/proc/self/task") == 0;
     /* A snapshot racing another thread's start of the writer would list
      * the new writer as a foreign program thread: wait, bounded, until its
      * tid is published (at once by the starter where the C library tells
@@ -488,14 +467,14 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
     for (int i = 0; i < 2000 && atomic_load(&lw_writer_starting); i++)
         lw_sys_sleep_ns(50000);
     int me = lw_writer_tid, tid;
-    while (d && (tid = lw_task_next(d)) > 0) {
+    while (have_dir && (tid = lw_dir_next(&d, NULL)) > 0) {
         if (tid == me && me)
             continue; /* leakwatch's own writer thread */
         struct lw_proc p;
         struct lw_tcopy *c = lw_find_tid(&g, tid);
         /* a thread inside an intercepted wait needs no syscall read (it
          * costs an open per thread; 10,000 threads must stay fast) */
-        if (!lw_proc_read(dirfd(d), tid, &p, !(c && c->blocked)))
+        if (!lw_proc_read(d.fd, tid, &p, !(c && c->blocked)))
             continue; /* gone meanwhile */
         /* pthread_join returns at the kernel's CLONE_CHILD_CLEARTID wake,
          * before the exiting thread leaves /proc (a preempted one stays
@@ -510,8 +489,8 @@ void lw_write_threads(struct lw_snap *s, struct lw_json *w)
             lw_write_foreign(s, w, tid, &p);
         }
     }
-    if (d)
-        closedir(d);
+    if (have_dir)
+        lw_dir_close(&d);
     /* exited records, and live ones /proc no longer shows */
     for (size_t i = 0; i < g.n; i++)
         if (!g.v[i].seen_in_proc && g.v[i].tid > 0) /* tid 0: not started yet */

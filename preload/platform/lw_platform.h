@@ -1,0 +1,90 @@
+/* lw_platform.h — the bottom layer of the shim: everything below the hooks
+ * reaches the kernel and the C library through these (docs/design.md
+ * section 3.1).
+ *
+ * Owns: raw system calls (lw_sys.c), the one lock type every table uses,
+ * clocks, thread ids, anonymous memory.
+ * Must never: include another layer's header, touch errno (raw calls return
+ * -errno), allocate, or call a name the shim interposes. Everything declared
+ * here is async-signal-safe unless it says otherwise.
+ */
+#ifndef LW_PLATFORM_H
+#define LW_PLATFORM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LW_EXPORT __attribute__((visibility("default")))
+#define LW_HIDDEN __attribute__((visibility("hidden")))
+#define LW_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- raw system calls ---- */
+long lw_sys6(long nr, long a, long b, long c, long d, long e, long f);
+#define lw_sys(nr, a, b, c) lw_sys6((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+int lw_sys_getpid(void);
+int lw_sys_open(const char *path, int flags, int mode);
+int lw_sys_openat(int dirfd, const char *path, int flags, int mode);
+ssize_t lw_sys_read(int fd, void *buf, size_t n);
+int lw_sys_write_all(int fd, const void *buf, size_t n); /* 0 or -errno */
+int lw_sys_close(int fd);
+int lw_sys_unlink(const char *path);
+int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
+int lw_sys_pipe(int fds[2]);
+void lw_sys_sleep_ns(uint64_t ns);
+int lw_sys_tgkill(int pid, int tid, int sig);
+/* reset the per-thread pid/tid caches (child after fork) */
+void lw_sys_after_fork_child(void);
+
+/* ---- clocks: CLOCK_MONOTONIC ns (precise), a cheap coarse variant for hot
+ * paths (CLOCK_MONOTONIC_COARSE, a few ms resolution), wall time ---- */
+uint64_t lw_now_ns(void);
+uint64_t lw_now_coarse_ns(void);
+uint64_t lw_now_realtime_ns(void);
+
+/* ---- thread ids ---- */
+extern LW_TLS int lw_tls_tid;
+int lw_gettid(void); /* cached per thread */
+/* A created thread's kernel tid, before it first runs; 0 if unknown. */
+int lw_pthread_tid(pthread_t t);
+
+/* ---- the one lock type of leakwatch's own tables (never the host's
+ * mutexes): a futex lock, reset in a fork child by storing LW_LOCK_INIT ---- */
+typedef struct {
+    _Atomic int v;
+} lw_lock_t;
+#define LW_LOCK_INIT {0}
+void lw_lock(lw_lock_t *l);
+void lw_unlock(lw_lock_t *l);
+static inline void lw_lock_reset(lw_lock_t *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
+
+/* ---- numeric /proc directories (lw_proc.c): raw getdents64, no
+ * allocation ---- */
+struct lw_dir {
+    int fd;
+    long got, off;
+    char buf[4096];
+};
+int lw_dir_open(struct lw_dir *d, const char *path); /* 0 or -errno */
+/* The next entry whose name is a number (tid, fd): that number, its name in
+ * *name when name is not NULL (valid until the next call); -1 at the end. */
+int lw_dir_next(struct lw_dir *d, const char **name);
+void lw_dir_close(struct lw_dir *d);
+/* Tids of the calling process; the count or -errno. */
+int lw_proc_tids(int *out, int max);
+
+/* ---- memory ---- */
+void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
+/* the same, pages reserved only when touched (large sparse tables) */
+void *lw_mmap_sparse(size_t n);
+void lw_munmap(void *p, size_t n);
+
+#endif

@@ -1,7 +1,8 @@
 /* lw_symbolize.c — turns (module, offset) into function, file, line with
  * libdwfl: ELF .symtab/.dynsym, DWARF line tables, inlined scopes, separate
  * debug files found by build-id (dwfl_standard_find_debuginfo searches
- * /usr/lib/debug/.build-id/), C++ names demangled via __cxa_demangle.
+ * /usr/lib/debug/.build-id/), C++ and Rust (legacy and v0) names demangled
+ * with GNU libiberty's cplus_demangle.
  *
  * Each module file is opened once, reported at bias 0 in its own Dwfl, and
  * looked up by its file-relative offset, so the same cache serves every
@@ -15,6 +16,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +25,14 @@
 
 #include "lw_arena.h"
 
-/* From libstdc++ (linked with -lstdc++); declared here to stay in C. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
+/* GNU libiberty (Debian libiberty-dev, a static library): the demangler of
+ * binutils and GDB. DMGL_AUTO recognises C++ (_Z), Rust's legacy scheme
+ * (_ZN...17h<hash>E, hash dropped) and Rust v0 (_R). */
 char *lw_demangle(const char *name)
 {
-    if (!name || strncmp(name, "_Z", 2) != 0)
+    if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
         return NULL;
-    int status = 0;
-    char *d = __cxa_demangle(name, NULL, NULL, &status);
-    if (status != 0) {
-        free(d);
-        return NULL;
-    }
-    return d;
+    return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
 }
 
 struct lw_mod_entry {
@@ -260,6 +256,49 @@ static const char *die_name(Dwarf_Die *die)
     return n;
 }
 
+/* The DIEs whose code contains pc, outermost first, from the CU down:
+ * subprograms, inlined subroutines and lexical blocks, searched through
+ * the DIEs that own them without code of their own (namespaces, types).
+ * libdw's dwarf_getscopes (0.188) does not look inside namespaces, where
+ * rustc puts every function: it found no scope at all for Rust frames, so
+ * inlined Rust functions were missing. Returns the depth reached. */
+#define LW_MAX_SCOPES 64
+static int find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int depth)
+{
+    Dwarf_Die child;
+    if (depth >= LW_MAX_SCOPES || dwarf_child(parent, &child) != 0)
+        return depth;
+    do {
+        int tag = dwarf_tag(&child);
+        switch (tag) {
+        case DW_TAG_subprogram:
+        case DW_TAG_inlined_subroutine:
+        case DW_TAG_lexical_block:
+            if (dwarf_haspc(&child, pc) > 0) {
+                out[depth] = child;
+                return find_scopes(&out[depth], pc, out, depth + 1);
+            }
+            break;
+        case DW_TAG_namespace:
+        case DW_TAG_module:
+        case DW_TAG_structure_type:
+        case DW_TAG_class_type:
+        case DW_TAG_union_type:
+        case DW_TAG_enumeration_type: {
+            /* no code of their own: a function inside is the answer */
+            Dwarf_Die keep = child;
+            int d = find_scopes(&keep, pc, out, depth);
+            if (d > depth)
+                return d;
+            break;
+        }
+        default:
+            break;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return depth;
+}
+
 /* Appends the locations for addr in module m (inline chain, then the
  * containing function). */
 static struct lw_symres *resolve(struct lw_symbolizer *z, struct lw_mod_entry *m, uint64_t addr)
@@ -283,14 +322,14 @@ static struct lw_symres *resolve(struct lw_symbolizer *z, struct lw_mod_entry *m
 
     Dwarf_Addr bias = 0;
     Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &bias);
-    Dwarf_Die *scopes = NULL;
-    int ns = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+    Dwarf_Die scopes[LW_MAX_SCOPES];
+    int ns = cu ? find_scopes(cu, addr - bias, scopes, 0) : 0;
     Dwarf_Files *files = NULL;
     size_t nfiles = 0;
     if (cu && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
         files = NULL;
     const char *subname = NULL;
-    for (int i = 0; i < ns && n < 15; i++) {
+    for (int i = ns - 1; i >= 0 && n < 15; i--) { /* innermost first */
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine) {
             tmp[n++] = (struct lw_symloc){intern_name(z, die_name(&scopes[i])), lw_arena_strdup(&z->arena, file),
@@ -310,7 +349,6 @@ static struct lw_symres *resolve(struct lw_symbolizer *z, struct lw_mod_entry *m
             break;
         }
     }
-    free(scopes);
     /* The ELF symbol is the qualified linkage name; the DIE name is the
      * fallback for stripped symbol tables with separate debug info. */
     tmp[n++] = (struct lw_symloc){intern_name(z, symname ? symname : subname), lw_arena_strdup(&z->arena, file),

@@ -16,7 +16,7 @@ ANALYZER_LIB_SRCS := \
 
 # recursive (=): pkg-config runs in the recipe, after a fresh machine's
 # missing packages were installed, not when make reads this file
-ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) -lstdc++
+ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) -liberty
 EXTRA_CFLAGS_analyzer += -Ianalyzer
 
 ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))

@@ -2,7 +2,7 @@
 # Installs the Debian packages leakwatch builds with, when they are missing.
 # As root it runs apt-get itself; otherwise it prints the one command to run.
 set -eu
-PKGS="build-essential clang libclang-rt-dev pkg-config libunwind-dev libelf-dev libdw-dev libjansson-dev check python3 python3-jsonschema cmake shellcheck cppcheck"
+PKGS="build-essential clang libclang-rt-dev pkg-config libunwind-dev libelf-dev libdw-dev libiberty-dev libjansson-dev check python3 python3-jsonschema cmake shellcheck cppcheck"
 [ "$#" -gt 0 ] && PKGS="$PKGS $*"
 missing=""
 for p in $PKGS; do

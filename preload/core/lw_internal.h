@@ -274,6 +274,7 @@ void lw_ctx_set_owner(lw_ctx_id id, int tid);
 size_t lw_ctx_list(struct lw_ctx_info *out, size_t max);
 const char *lw_cause_name(int cause);
 void lw_ctx_after_fork_child(void);
+void lw_ctx_lock_for_fork(bool lock);
 extern _Atomic uint64_t lw_stat_ctx_live;
 
 /* ---- wait-object owners (lw_objects.c) ---- */

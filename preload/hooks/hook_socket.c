@@ -435,16 +435,3 @@ LW_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     }
     return r;
 }
-
-/* Fork: the child inherits every fd (keep the table, reset its lock) but no
- * POSIX timer (drop them). Registered at load so it runs in every child. */
-static void atfork_child(void)
-{
-    lw_fd_atfork_child();
-    lw_timer_atfork_child();
-}
-
-__attribute__((constructor)) static void lw_fd_hooks_init(void)
-{
-    pthread_atfork(NULL, NULL, atfork_child);
-}

@@ -370,7 +370,15 @@ int lw_fd_count_under(lw_ctx_id ctx)
     return count;
 }
 
-void lw_fd_atfork_child(void)
+void lw_fd_lock_for_fork(bool lock)
+{
+    if (lock)
+        lw_lock(&fd_lock);
+    else
+        lw_unlock(&fd_lock);
+}
+
+void lw_fd_after_fork_child(void)
 {
     lw_lock_reset(&fd_lock);
 }

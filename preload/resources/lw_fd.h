@@ -181,8 +181,10 @@ int lw_fd_count_under(lw_ctx_id ctx);
  * the snapshot writer found it stale. */
 void lw_fd_forget(int fd);
 
-/* Fork child: reset the lock (the table itself stays: fds are inherited). */
-void lw_fd_atfork_child(void);
+/* Fork (lw_fork.c): the table's lock is held across fork; the child keeps
+ * the table (fds are inherited) and resets the lock. */
+void lw_fd_lock_for_fork(bool lock);
+void lw_fd_after_fork_child(void);
 
 /* Contexts: is `c` equal to or a descendant of `anc`? Uses the core's
  * lw_ctx_is_under when present, else plain equality. */

@@ -399,7 +399,15 @@ int lw_timer_count_under(lw_ctx_id ctx)
     return n;
 }
 
-void lw_timer_atfork_child(void)
+void lw_timer_lock_for_fork(bool lock)
+{
+    if (lock)
+        lw_lock(&tm_lock);
+    else
+        lw_unlock(&tm_lock);
+}
+
+void lw_timer_after_fork_child(void)
 {
     lw_lock_reset(&tm_lock);
     atomic_store_explicit(&sys_helper_tid, 0, memory_order_relaxed);
@@ -407,9 +415,8 @@ void lw_timer_atfork_child(void)
     atomic_store_explicit(&sys_helper_timer, 0, memory_order_relaxed);
     if (!lw_timer_recs)
         return;
-    /* Context references of dropped timers are not released here: the
-     * child's context table is being reset by the core's own fork handler
-     * in an order we do not control; a kept reference only delays reuse. */
+    /* Context references of dropped timers are not released (a kept
+     * reference only delays the reuse of one context record). */
     for (uint32_t k = 1; k < tm_next; k++) {
         struct lw_timer_rec *t = &lw_timer_recs[k];
         if (!atomic_load_explicit(&t->used, memory_order_relaxed) || t->kind == LW_TK_TIMERFD)

@@ -83,8 +83,10 @@ uint64_t lw_timers_owner_of_tid(int tid);
 int lw_timer_sys_helper_of(uint32_t idx);
 
 int lw_timer_count_under(lw_ctx_id ctx);
-/* Fork child: POSIX timers are not inherited, drop every record but the
- * timerfds (the fds are inherited) and the glibc helper knowledge. */
-void lw_timer_atfork_child(void);
+/* Fork (lw_fork.c): the table's lock is held across fork. The child drops
+ * every record but the timerfds (POSIX timers are not inherited, the fds
+ * are) and the glibc helper knowledge. */
+void lw_timer_lock_for_fork(bool lock);
+void lw_timer_after_fork_child(void);
 
 #endif

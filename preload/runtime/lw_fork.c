@@ -1,18 +1,19 @@
-/* lw_fork.c — fork handling.
+/* lw_fork.c — fork handling: the one pthread_atfork registration.
  *
- * Owns: the pthread_atfork handlers. The parent takes leakwatch's locks
- * before fork (snapshot, registry, contexts, in that order) so the child
- * inherits consistent tables; the child keeps only the forking thread's
- * record (the others do not exist there), resets its caches and restarts
- * the writer lazily. Snapshot numbering continues; file names carry the
- * child's pid.
- * libunwind's own lock is kept free across fork by closing the unwinding
- * gate in prepare (lw_stack.c).
+ * Owns: the order in which every table of leakwatch is made consistent
+ * around fork. Prepare takes every lock, outermost first: stack unwinding
+ * (the unwinding gate keeps libunwind's own lock free), snapshot, registry,
+ * contexts, then the fd and timer tables (leaf locks: nothing is locked
+ * while they are held). The parent releases them in reverse. The child
+ * resets its caches, keeps only the forking thread's record (the others do
+ * not exist there), keeps every fd record (fds are inherited) but drops
+ * POSIX timers (they are not), and restarts the writer lazily. Snapshot
+ * numbering continues; file names carry the child's pid.
  * Must never: start threads or allocate in the child handler.
  */
 #include "lw_internal.h"
-
-void lw_ctx_lock_for_fork(bool lock);
+#include "lw_fd.h"
+#include "lw_timer.h"
 
 static void lw_fork_prepare(void)
 {
@@ -22,12 +23,16 @@ static void lw_fork_prepare(void)
     lw_snapshot_lock_for_fork(true);
     lw_reg_lock();
     lw_ctx_lock_for_fork(true);
+    lw_fd_lock_for_fork(true);
+    lw_timer_lock_for_fork(true);
 }
 
 static void lw_fork_parent(void)
 {
     if (!lw_running())
         return;
+    lw_timer_lock_for_fork(false);
+    lw_fd_lock_for_fork(false);
     lw_ctx_lock_for_fork(false);
     lw_reg_unlock();
     lw_snapshot_lock_for_fork(false);
@@ -48,6 +53,8 @@ static void lw_fork_child(void)
     }
     lw_registry_after_fork_child(self);
     lw_state_after_fork_child(self);
+    lw_fd_after_fork_child();
+    lw_timer_after_fork_child();
     lw_writer_after_fork_child();
     lw_stack_fork_done(true);
 }

@@ -161,7 +161,7 @@ START_TEST(count_under_and_fork_child)
     lw_timer_sys_helper_found(555002, p);
     /* POSIX timers and alarms are not inherited across fork; timerfds are
      * fds, and fds are */
-    lw_timer_atfork_child();
+    lw_timer_after_fork_child();
     ck_assert_ptr_null(lw_timer_get(p));
     ck_assert_ptr_null(lw_timer_get(al));
     ck_assert_ptr_nonnull(lw_timer_get(f));

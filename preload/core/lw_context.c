@@ -277,6 +277,10 @@ bool lw_ctx_get(lw_ctx_id id, struct lw_ctx_info *out)
 
 bool lw_ctx_is_under(lw_ctx_id id, lw_ctx_id ancestor)
 {
+    if (id == LW_CTX_NONE)
+        return false;
+    if (id == ancestor)
+        return true;
     bool yes = false;
     lw_lock(&lw_ctx_lock);
     for (struct lw_ctx *c = lw_ctx_find(id); c; c = lw_ctx_find(c->parent)) {

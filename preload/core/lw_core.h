@@ -1,8 +1,6 @@
 /* lw_core.h — the small internal API every part of the shim may use.
  *
- * This is the seam between the thread/wait core (registry, contexts, stacks,
- * snapshot writer) and the resource families (sockets, timers) built beside
- * it. Everything here is callable from interposed functions on arbitrary host
+ * Everything here is callable from interposed functions on arbitrary host
  * threads; functions marked [AS-safe] may also run in signal handlers.
  */
 #ifndef LW_CORE_H
@@ -38,9 +36,8 @@ lw_ctx_id lw_ctx_current(void);
  * (socket, timer) it owns is alive. */
 void lw_ctx_ref(lw_ctx_id id);
 void lw_ctx_unref(lw_ctx_id id);
-/* Is `c` equal to `ancestor` or one of its descendants? (added for the
- * sockets/timers engineer: leakwatch_verify_ctx counts resources under a
- * context; lw_fd.c references it weakly and falls back to equality.) */
+/* Is `c` equal to `ancestor` or one of its descendants? (never for
+ * LW_CTX_NONE; leakwatch_verify_ctx counts what lives under a context) */
 bool lw_ctx_is_under(lw_ctx_id c, lw_ctx_id ancestor);
 
 /* Capture the caller's stack (return addresses, innermost first), skipping
@@ -63,6 +60,7 @@ void lw_init(void);
  * thread-core primitive (sockets, poll, timerfd reads). `call` is a static
  * string, `family` one of the schema's families. Returns a token to pass to
  * lw_wait_end (0 when not recording). */
+#define LW_WAIT_FDS 64 /* fds listed for one poll/select/epoll wait */
 struct lw_wait_info {
     const char *call;
     const char *family;

@@ -125,7 +125,6 @@ LW_REAL(int, pthread_sigmask, (int, const sigset_t *, sigset_t *));
 #undef LW_REAL
 
 /* ---- thread records (lw_registry.c) ---- */
-#define LW_WAIT_FDS 64
 #define LW_CTX_STACK 8
 enum { LW_TK_MAIN = 0, LW_TK_TRACKED = 1 };
 enum { LW_EXIT_NONE = 0, LW_EXIT_RETURN, LW_EXIT_PTHREAD_EXIT, LW_EXIT_CANCELLED };
@@ -267,7 +266,6 @@ lw_ctx_id lw_ctx_new(lw_ctx_id parent, int kind, const char *label, int owner_ti
 void lw_ctx_cancel(lw_ctx_id id, int cause);
 bool lw_ctx_cancelled(lw_ctx_id id);              /* one load, hot path */
 bool lw_ctx_get(lw_ctx_id id, struct lw_ctx_info *out); /* false: not live */
-bool lw_ctx_is_under(lw_ctx_id id, lw_ctx_id ancestor);
 void lw_ctx_set_owner(lw_ctx_id id, int tid);
 /* Every live context, in id order; caller-allocated array may be NULL to
  * count. Returns the count. */

@@ -49,6 +49,4 @@ static inline void lw_fd_wait_done(uintptr_t tok)
     }
 }
 
-#define LW_WAIT_FDS 64 /* fds listed for one poll/select/epoll wait */
-
 #endif

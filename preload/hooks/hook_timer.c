@@ -73,7 +73,7 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
     e = errno;
     uint32_t idx = 0;
     if (r == 0)
-        idx = lw_timer_new(LW_TK_POSIX, (uintptr_t)*id, (int)clk, tn, signo,
+        idx = lw_timer_new(LW_TIMER_POSIX, (uintptr_t)*id, (int)clk, tn, signo,
                            tn == LW_TN_THREAD ? (uintptr_t)evp->sigev_notify_function : 0, 1);
     if (scan) {
         int helper = 0;
@@ -108,7 +108,7 @@ LW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *v,
     int r = LW_RESOLVE(timer_settime)(id, flags, v, old);
     if (r == 0 && v) {
         int e = errno;
-        lw_timer_arm(lw_timer_find(LW_TK_POSIX, (uintptr_t)id), ts_ns(&v->it_value) != 0,
+        lw_timer_arm(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), ts_ns(&v->it_value) != 0,
                      ts_ns(&v->it_interval));
         errno = e;
     }
@@ -121,7 +121,7 @@ LW_EXPORT int timer_delete(timer_t id)
     int r = LW_RESOLVE(timer_delete)(id);
     if (r == 0) {
         int e = errno;
-        lw_timer_delete(lw_timer_find(LW_TK_POSIX, (uintptr_t)id));
+        lw_timer_delete(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id));
         errno = e;
     }
     return r;
@@ -133,7 +133,7 @@ LW_EXPORT int timer_getoverrun(timer_t id)
     int r = LW_RESOLVE(timer_getoverrun)(id);
     if (r > 0) {
         int e = errno;
-        lw_timer_expired(lw_timer_find(LW_TK_POSIX, (uintptr_t)id), (uint64_t)r);
+        lw_timer_expired(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), (uint64_t)r);
         errno = e;
     }
     return r;
@@ -149,7 +149,7 @@ LW_EXPORT int timerfd_create(int clk, int flags)
     if (lw_fd_track_ok(fd)) {
         struct lw_fd_rec *r =
             lw_fd_open(fd, LW_FD_TIMERFD, (flags & TFD_NONBLOCK) ? LW_FDF_NONBLOCK : 0, 1);
-        uint32_t idx = lw_timer_new(LW_TK_TIMERFD, (uintptr_t)fd, clk, LW_TN_FD, -1, 0, 1);
+        uint32_t idx = lw_timer_new(LW_TIMER_TIMERFD, (uintptr_t)fd, clk, LW_TN_FD, -1, 0, 1);
         if (r)
             atomic_store_explicit(&r->timer, idx, memory_order_release);
         else
@@ -195,8 +195,8 @@ LW_EXPORT unsigned alarm(unsigned secs)
 {
     unsigned r = LW_RESOLVE(alarm)(secs);
     int e = errno;
-    lw_timer_delete(lw_timer_find(LW_TK_ITIMER, ITIMER_REAL)); /* same kernel timer */
-    rearm(LW_TK_ALARM, ITIMER_REAL, (uint64_t)secs * 1000000000ull, 0);
+    lw_timer_delete(lw_timer_find(LW_TIMER_ITIMER, ITIMER_REAL)); /* same kernel timer */
+    rearm(LW_TIMER_ALARM, ITIMER_REAL, (uint64_t)secs * 1000000000ull, 0);
     errno = e;
     return r;
 }
@@ -212,8 +212,8 @@ LW_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *v, struc
         uint64_t iv = (uint64_t)v->it_interval.tv_sec * 1000000000ull +
                       (uint64_t)v->it_interval.tv_usec * 1000ull;
         if (which == ITIMER_REAL) /* alarm and ITIMER_REAL share one kernel timer */
-            lw_timer_delete(lw_timer_find(LW_TK_ALARM, ITIMER_REAL));
-        rearm(LW_TK_ITIMER, (int)which, val, iv);
+            lw_timer_delete(lw_timer_find(LW_TIMER_ALARM, ITIMER_REAL));
+        rearm(LW_TIMER_ITIMER, (int)which, val, iv);
         errno = e;
     }
     return r;

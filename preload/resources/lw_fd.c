@@ -21,18 +21,6 @@ static _Atomic int fd_high;
 static int table_failed;
 static int full_once;
 
-/* Weak so the fd table links (unit tests, early core) without it. */
-bool lw_ctx_is_under(lw_ctx_id c, lw_ctx_id ancestor) __attribute__((weak));
-
-bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc)
-{
-    if (c == LW_CTX_NONE)
-        return false;
-    if (c == anc)
-        return true;
-    return lw_ctx_is_under ? lw_ctx_is_under(c, anc) : false;
-}
-
 /* Map the slot array and the record pool once; MAP_NORESERVE so only the
  * pages actually touched cost memory. Caller holds fd_lock. */
 static _Atomic uint32_t *table_init_locked(void)
@@ -364,7 +352,7 @@ int lw_fd_count_under(lw_ctx_id ctx)
         struct lw_fd_rec *r = &lw_fd_recs[i];
         if (atomic_load_explicit(&r->aliases, memory_order_acquire) == 0)
             continue;
-        if (lw_fd_ctx_under(atomic_load_explicit(&r->owner, memory_order_relaxed), ctx))
+        if (lw_ctx_is_under(atomic_load_explicit(&r->owner, memory_order_relaxed), ctx))
             count++;
     }
     return count;

@@ -186,10 +186,6 @@ void lw_fd_forget(int fd);
 void lw_fd_lock_for_fork(bool lock);
 void lw_fd_after_fork_child(void);
 
-/* Contexts: is `c` equal to or a descendant of `anc`? Uses the core's
- * lw_ctx_is_under when present, else plain equality. */
-bool lw_fd_ctx_under(lw_ctx_id c, lw_ctx_id anc);
-
 /* Snapshot helpers (lw_fd_snap.c): schema name of a kind; socket address
  * as "127.0.0.1:8080", "[::1]:80", "/path" or "@abstract" (false: unnamed). */
 struct sockaddr_storage;

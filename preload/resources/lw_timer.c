@@ -7,7 +7,6 @@
  * threads: no malloc, no stdio, no interposed libc calls.
  */
 #include "lw_timer.h"
-#include "lw_fd.h"
 
 #include <string.h>
 
@@ -393,7 +392,7 @@ int lw_timer_count_under(lw_ctx_id ctx)
     uint32_t hi = lw_timer_high();
     for (uint32_t k = 1; k < hi; k++) {
         struct lw_timer_rec *t = lw_timer_get(k);
-        if (t && lw_fd_ctx_under(t->ctx, ctx))
+        if (t && lw_ctx_is_under(t->ctx, ctx))
             n++;
     }
     return n;
@@ -419,7 +418,7 @@ void lw_timer_after_fork_child(void)
      * reference only delays the reuse of one context record). */
     for (uint32_t k = 1; k < tm_next; k++) {
         struct lw_timer_rec *t = &lw_timer_recs[k];
-        if (!atomic_load_explicit(&t->used, memory_order_relaxed) || t->kind == LW_TK_TIMERFD)
+        if (!atomic_load_explicit(&t->used, memory_order_relaxed) || t->kind == LW_TIMER_TIMERFD)
             continue;
         hash_remove_locked(k);
         atomic_store_explicit(&t->used, 0, memory_order_relaxed);

@@ -20,7 +20,7 @@
 #define LW_TIMER_HELPERS 8 /* helper tids remembered per timer (most recent) */
 #define LW_TRAMP_MAX 4096 /* live SIGEV_THREAD timers with a trampoline */
 
-enum lw_timer_kind { LW_TK_POSIX, LW_TK_TIMERFD, LW_TK_ALARM, LW_TK_ITIMER };
+enum lw_timer_kind { LW_TIMER_POSIX, LW_TIMER_TIMERFD, LW_TIMER_ALARM, LW_TIMER_ITIMER };
 enum lw_timer_notify { LW_TN_SIGNAL, LW_TN_THREAD, LW_TN_THREAD_ID, LW_TN_NONE, LW_TN_FD };
 
 struct lw_timer_rec {

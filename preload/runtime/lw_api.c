@@ -7,6 +7,8 @@
  * snapshot writes a file).
  */
 #include "lw_internal.h"
+#include "lw_fd.h"
+#include "lw_timer.h"
 #include "leakwatch.h"
 
 #include <dlfcn.h>
@@ -16,9 +18,6 @@
 
 uint64_t lw_baseline_ns;
 
-/* Optional counts from the sockets/timers side (weak until it exists). */
-int lw_fd_count_under(lw_ctx_id ctx) __attribute__((weak));
-int lw_timer_count_under(lw_ctx_id ctx) __attribute__((weak));
 
 static int lw_api_active(void)
 {
@@ -196,10 +195,8 @@ static int lw_verify(lw_ctx_id under, int timeout_ms, const char *what)
     int n = lw_wait_quiet(timeout_ms < 0 ? 0 : timeout_ms, 100, lw_verify_match, &f);
     int extra = 0;
     if (under != LW_CTX_NONE) {
-        if (lw_fd_count_under)
-            extra += lw_fd_count_under(under);
-        if (lw_timer_count_under)
-            extra += lw_timer_count_under(under);
+        extra += lw_fd_count_under(under);
+        extra += lw_timer_count_under(under);
     }
     if (n > 0) {
         struct lw_vreport r = {&f, 0};

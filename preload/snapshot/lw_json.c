@@ -1,5 +1,5 @@
-/* lw_json.c — buffered JSON writer over write(2) (the shim's half of
- * lw_json.h; the snapshot-specific helpers live in lw_snapshot.c).
+/* lw_json.c — buffered JSON writer over write(2) (declared in lw_json.h;
+ * the snapshot-specific helpers live in lw_snapshot.c).
  *
  * Owns: escaping, comma/nesting bookkeeping and the first write error.
  * Runs only in the snapshot writer (never in a signal handler), so it may

@@ -46,7 +46,5 @@ void lw_snap_ctx(struct lw_snap *s, uint32_t ctx);
  * writer with the key already written; each writes one JSON array). */
 void lw_sockets_write(struct lw_snap *s, struct lw_json *w);
 void lw_timers_write(struct lw_snap *s, struct lw_json *w);
-/* Foreign-thread attribution: timer record id that owns thread `tid`, or 0. */
-uint64_t lw_timers_owner_of_tid(int tid);
 
 #endif

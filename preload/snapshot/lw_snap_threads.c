@@ -5,6 +5,7 @@
  * registry lock while reading /proc or writing.
  */
 #include "lw_snap.h"
+#include "lw_timer.h"
 
 #include <elf.h>
 #include <errno.h>

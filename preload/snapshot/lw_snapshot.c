@@ -21,25 +21,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-/* Weak defaults until the sockets/timers engineer's files provide these. */
-__attribute__((weak)) void lw_sockets_write(struct lw_snap *s, struct lw_json *w)
-{
-    (void)s;
-    lw_json_arr_begin(w);
-    lw_json_arr_end(w);
-}
-__attribute__((weak)) void lw_timers_write(struct lw_snap *s, struct lw_json *w)
-{
-    (void)s;
-    lw_json_arr_begin(w);
-    lw_json_arr_end(w);
-}
-__attribute__((weak)) uint64_t lw_timers_owner_of_tid(int tid)
-{
-    (void)tid;
-    return 0;
-}
-
 _Atomic int lw_writer_tid;
 _Atomic int lw_writer_starting;
 static _Atomic uint64_t lw_snap_seq;

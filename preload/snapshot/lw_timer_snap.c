@@ -31,16 +31,16 @@ static bool kernel_state(const struct lw_timer_rec *t, uint64_t *next, uint64_t 
     struct itimerspec its;
     struct itimerval itv;
     switch (t->kind) {
-    case LW_TK_POSIX:
+    case LW_TIMER_POSIX:
         if (timer_gettime((timer_t)t->handle, &its) != 0)
             return false;
         break;
-    case LW_TK_TIMERFD:
+    case LW_TIMER_TIMERFD:
         if (timerfd_gettime((int)t->handle, &its) != 0)
             return false;
         break;
-    case LW_TK_ALARM:
-    case LW_TK_ITIMER:
+    case LW_TIMER_ALARM:
+    case LW_TIMER_ITIMER:
         if (getitimer((int)t->handle, &itv) != 0)
             return false;
         *next = tv_ns(&itv.it_value);

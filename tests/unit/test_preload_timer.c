@@ -11,19 +11,19 @@
 
 START_TEST(new_find_delete)
 {
-    uint32_t a = lw_timer_new(LW_TK_POSIX, 0x1234, 1, LW_TN_SIGNAL, SIGALRM, 0, 0);
+    uint32_t a = lw_timer_new(LW_TIMER_POSIX, 0x1234, 1, LW_TN_SIGNAL, SIGALRM, 0, 0);
     ck_assert_uint_ne(a, 0);
     struct lw_timer_rec *t = lw_timer_get(a);
     ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(t->kind, LW_TK_POSIX);
+    ck_assert_int_eq(t->kind, LW_TIMER_POSIX);
     ck_assert_int_eq(t->signo, SIGALRM);
     ck_assert_int_eq(t->creator_tid, (int)gettid());
     ck_assert_uint_eq(t->ctx, lw_ctx_current());
-    ck_assert_uint_eq(lw_timer_find(LW_TK_POSIX, 0x1234), a);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_POSIX, 0x1234), a);
     /* same handle, other kind: a different timer */
-    ck_assert_uint_eq(lw_timer_find(LW_TK_TIMERFD, 0x1234), 0);
-    uint32_t b = lw_timer_new(LW_TK_TIMERFD, 0x1234, 1, LW_TN_FD, -1, 0, 0);
-    ck_assert_uint_eq(lw_timer_find(LW_TK_TIMERFD, 0x1234), b);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_TIMERFD, 0x1234), 0);
+    uint32_t b = lw_timer_new(LW_TIMER_TIMERFD, 0x1234, 1, LW_TN_FD, -1, 0, 0);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_TIMERFD, 0x1234), b);
     uint64_t ida = t->id;
     ck_assert_uint_gt(lw_timer_get(b)->id, ida);
 
@@ -36,8 +36,8 @@ START_TEST(new_find_delete)
 
     lw_timer_delete(a);
     ck_assert_ptr_null(lw_timer_get(a));
-    ck_assert_uint_eq(lw_timer_find(LW_TK_POSIX, 0x1234), 0);
-    ck_assert_uint_eq(lw_timer_find(LW_TK_TIMERFD, 0x1234), b);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_POSIX, 0x1234), 0);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_TIMERFD, 0x1234), b);
     lw_timer_delete(a); /* twice: harmless */
     lw_timer_delete(0);
     lw_timer_expired(a, 1); /* on a deleted record: ignored */
@@ -52,7 +52,7 @@ START_TEST(hash_survives_churn)
     enum { N = 3000 };
     static uint32_t idx[N];
     for (int i = 0; i < N; i++) {
-        idx[i] = lw_timer_new(LW_TK_POSIX, (uintptr_t)(i * (LW_TIMER_MAX * 2)), 0, LW_TN_NONE,
+        idx[i] = lw_timer_new(LW_TIMER_POSIX, (uintptr_t)(i * (LW_TIMER_MAX * 2)), 0, LW_TN_NONE,
                               -1, 0, 0);
         ck_assert_uint_ne(idx[i], 0);
     }
@@ -64,7 +64,7 @@ START_TEST(hash_survives_churn)
                 idx[i] = 0;
             }
         for (int i = 0; i < N; i++) {
-            uint32_t f = lw_timer_find(LW_TK_POSIX, (uintptr_t)(i * (LW_TIMER_MAX * 2)));
+            uint32_t f = lw_timer_find(LW_TIMER_POSIX, (uintptr_t)(i * (LW_TIMER_MAX * 2)));
             ck_assert_uint_eq(f, idx[i]);
         }
     }
@@ -72,7 +72,7 @@ START_TEST(hash_survives_churn)
         lw_timer_delete(idx[i]);
     /* churn beyond the pool size: records are reused */
     for (int i = 0; i < LW_TIMER_MAX + 100; i++) {
-        uint32_t k = lw_timer_new(LW_TK_POSIX, (uintptr_t)i, 0, LW_TN_NONE, -1, 0, 0);
+        uint32_t k = lw_timer_new(LW_TIMER_POSIX, (uintptr_t)i, 0, LW_TN_NONE, -1, 0, 0);
         ck_assert_uint_ne(k, 0);
         lw_timer_delete(k);
     }
@@ -81,10 +81,10 @@ END_TEST
 
 START_TEST(set_handle_rekeys)
 {
-    uint32_t k = lw_timer_new(LW_TK_POSIX, 0, 0, LW_TN_NONE, -1, 0, 0);
+    uint32_t k = lw_timer_new(LW_TIMER_POSIX, 0, 0, LW_TN_NONE, -1, 0, 0);
     lw_timer_set_handle(k, 0xabc);
-    ck_assert_uint_eq(lw_timer_find(LW_TK_POSIX, 0xabc), k);
-    ck_assert_uint_eq(lw_timer_find(LW_TK_POSIX, 0), 0);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_POSIX, 0xabc), k);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_POSIX, 0), 0);
     lw_timer_delete(k);
 }
 END_TEST
@@ -103,7 +103,7 @@ START_TEST(trampoline_runs_program_function_and_records_tid)
     ck_assert_uint_ne(tr, 0);
     ck_assert_ptr_nonnull(fn);
     ck_assert_ptr_ne((void *)fn, (void *)prog_fn);
-    uint32_t k = lw_timer_new(LW_TK_POSIX, 0x777, 0, LW_TN_THREAD, -1, (uintptr_t)prog_fn, 0);
+    uint32_t k = lw_timer_new(LW_TIMER_POSIX, 0x777, 0, LW_TN_THREAD, -1, (uintptr_t)prog_fn, 0);
     lw_tramp_bind(tr, k);
     fn(val); /* what glibc's notification thread does */
     ck_assert_int_eq(ran_with, 42);
@@ -131,9 +131,9 @@ END_TEST
 START_TEST(sys_helper_attribution_rule)
 {
     ck_assert(lw_timer_want_sys_helper());
-    uint32_t a = lw_timer_new(LW_TK_POSIX, 0x10, 0, LW_TN_THREAD, -1, 1, 0);
-    uint32_t b = lw_timer_new(LW_TK_POSIX, 0x20, 0, LW_TN_THREAD, -1, 1, 0);
-    uint32_t c = lw_timer_new(LW_TK_POSIX, 0x30, 0, LW_TN_THREAD, -1, 1, 0);
+    uint32_t a = lw_timer_new(LW_TIMER_POSIX, 0x10, 0, LW_TN_THREAD, -1, 1, 0);
+    uint32_t b = lw_timer_new(LW_TIMER_POSIX, 0x20, 0, LW_TN_THREAD, -1, 1, 0);
+    uint32_t c = lw_timer_new(LW_TIMER_POSIX, 0x30, 0, LW_TN_THREAD, -1, 1, 0);
     lw_timer_sys_helper_found(555001, b);
     ck_assert(!lw_timer_want_sys_helper());
     /* the timer whose creation started it, while it lives */
@@ -154,9 +154,9 @@ START_TEST(count_under_and_fork_child)
 {
     lw_ctx_id me = lw_ctx_current();
     int before = lw_timer_count_under(me);
-    uint32_t p = lw_timer_new(LW_TK_POSIX, 0x40, 0, LW_TN_SIGNAL, SIGALRM, 0, 0);
-    uint32_t f = lw_timer_new(LW_TK_TIMERFD, 41, 0, LW_TN_FD, -1, 0, 0);
-    uint32_t al = lw_timer_new(LW_TK_ALARM, 0, 0, LW_TN_SIGNAL, SIGALRM, 0, 0);
+    uint32_t p = lw_timer_new(LW_TIMER_POSIX, 0x40, 0, LW_TN_SIGNAL, SIGALRM, 0, 0);
+    uint32_t f = lw_timer_new(LW_TIMER_TIMERFD, 41, 0, LW_TN_FD, -1, 0, 0);
+    uint32_t al = lw_timer_new(LW_TIMER_ALARM, 0, 0, LW_TN_SIGNAL, SIGALRM, 0, 0);
     ck_assert_int_eq(lw_timer_count_under(me), before + 3);
     lw_timer_sys_helper_found(555002, p);
     /* POSIX timers and alarms are not inherited across fork; timerfds are
@@ -165,8 +165,8 @@ START_TEST(count_under_and_fork_child)
     ck_assert_ptr_null(lw_timer_get(p));
     ck_assert_ptr_null(lw_timer_get(al));
     ck_assert_ptr_nonnull(lw_timer_get(f));
-    ck_assert_uint_eq(lw_timer_find(LW_TK_TIMERFD, 41), f);
-    ck_assert_uint_eq(lw_timer_find(LW_TK_POSIX, 0x40), 0);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_TIMERFD, 41), f);
+    ck_assert_uint_eq(lw_timer_find(LW_TIMER_POSIX, 0x40), 0);
     ck_assert(lw_timer_want_sys_helper());
     ck_assert_uint_eq(lw_timers_owner_of_tid(555002), 0);
     ck_assert_int_eq(lw_timer_count_under(me), before + 1);
@@ -177,7 +177,7 @@ END_TEST
 START_TEST(timerfd_record_ends_with_its_fd)
 {
     struct lw_fd_rec *r = lw_fd_open(3000, LW_FD_TIMERFD, 0, 0);
-    uint32_t k = lw_timer_new(LW_TK_TIMERFD, 3000, 1, LW_TN_FD, -1, 0, 0);
+    uint32_t k = lw_timer_new(LW_TIMER_TIMERFD, 3000, 1, LW_TN_FD, -1, 0, 0);
     atomic_store(&r->timer, k);
     lw_fd_dup(3000, 3001);
     lw_fd_close(3000);

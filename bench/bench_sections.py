@@ -449,7 +449,22 @@ INSTR_SIZES = {"thread_churn": (200, 600), "cond_pingpong": (1000, 3000), "sem_p
                "socketpair_pingpong": (1000, 3000), "poll_pingpong": (1000, 3000),
                "nanosleep_ticker": (200, 600),
                "block_release": (200, 600), "timer_churn": (2000, 6000)}
+# The contended side of each lock call, deterministically (bench/wl_contended.c):
+# what a shim adds per contended attempt, which the workloads above reach
+# only as often as valgrind's scheduler makes them contend.
+INSTR_CONTENDED = {"contended " + m: (["wl_contended", m], 1000, 3000)
+                   for m in ("mutex_timedlock", "sem_clockwait", "sem_timedwait", "cond_timedwait",
+                             "sem_lifecycle")}
 COLLECTED_RE = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def contended_smoke(rn, out):
+    """Quick runs only: every wl_contended mode once per variant (its checks
+    fail the run if a hook changed a result), so the callgrind rows cannot rot."""
+    for name, (argv, _, _) in INSTR_CONTENDED.items():
+        for v in rn.variants:
+            rn.run_workload([rn.bin(argv[0])] + argv[1:] + ["200"], v, timeout=60)
+    out.append(f"\n- contended-path workloads ({len(INSTR_CONTENDED)} modes of wl_contended): run once per variant\n")
 
 
 def _instructions(rn, variant, cmd):
@@ -472,11 +487,14 @@ def instructions(rn, args, out):
         out.append("valgrind is not installed: not measured.\n")
         return
     rows = []
-    for name, (n1, n2) in INSTR_SIZES.items():
+    runs = [(name, ["wl_" + name], n1, n2) for name, (n1, n2) in INSTR_SIZES.items()]
+    runs += [(name, argv, n1, n2) for name, (argv, n1, n2) in INSTR_CONTENDED.items()]
+    for name, argv, n1, n2 in runs:
         per = {}
+        cmd = [rn.bin(argv[0])] + argv[1:]
         for v in rn.variants:
-            a = _instructions(rn, v, [rn.bin("wl_" + name), str(n1)])
-            b = _instructions(rn, v, [rn.bin("wl_" + name), str(n2)])
+            a = _instructions(rn, v, cmd + [str(n1)])
+            b = _instructions(rn, v, cmd + [str(n2)])
             per[v] = (b - a) / (n2 - n1) if a is not None and b is not None else None
         cells = [name, f"{n1}/{n2}"] + [("—" if per.get(v) is None else f"{per[v]:,.0f}")
                                         for v in ("plain", "floor", "leakwatch")]
@@ -486,5 +504,9 @@ def instructions(rn, args, out):
         print(f"  instructions {name}: {cells}", flush=True)
     out.append("`valgrind --tool=callgrind` total instructions (all threads, user space) at two sizes; "
                "per operation = difference / difference in size. valgrind runs one thread at a time, "
-               "so wake-up and contention patterns differ from a real run; syscalls are not counted.\n")
+               "so wake-up and contention patterns differ from a real run; syscalls are not counted. "
+               "The `contended` rows take the contended side of one call every time, whatever the "
+               "scheduler does (`build/bench/wl_contended MODE N`: a held mutex or an empty semaphore "
+               "with a deadline already past; `sem_lifecycle` is the init/wait/post/destroy of a lock "
+               "CPython allocates per `Condition.wait`).\n")
     out.append(table(["workload", "sizes", "plain", "floor", "leakwatch", "leakwatch − floor"], rows))

@@ -1,11 +1,15 @@
 # bench/module.mk — the overhead benchmark suite (issue 6). Not part of `make`
 # or `make test`, except the few-second smoke run `test-bench-smoke`, which
 # keeps every workload building and running.
-#   make bench         full suite -> stdout and build/bench/results.md (~6-10 min)
+#   make bench         full suite -> stdout and build/bench/results.md (~10-15 min)
 #   make bench-quick   each workload once, plain/floor/leakwatch (a few seconds)
+# Besides the wl_*.c workloads: bench/wl_pyqueue.py (many threads on one
+# queue.Queue, run with /usr/bin/python3), short whole-process ping-pongs and
+# a redis server's CPU per request (bench/bench_real.py).
 BENCH_DIR := $(BUILD)/bench
 BENCH_WORKLOADS := thread_churn cond_pingpong sem_pingpong mutex_contended \
-    tcp_pingpong socketpair_pingpong poll_pingpong nanosleep_ticker block_release timer_churn
+    tcp_pingpong socketpair_pingpong poll_pingpong nanosleep_ticker block_release timer_churn \
+    contended
 BENCH_BINS := $(addprefix $(BENCH_DIR)/wl_,$(BENCH_WORKLOADS)) $(BENCH_DIR)/mcload
 BENCH_TSAN_BINS := $(addprefix $(BENCH_DIR)/tsan/wl_,$(BENCH_WORKLOADS))
 BENCH_FLOOR := $(BENCH_DIR)/libfloor.so
@@ -43,7 +47,7 @@ bench-tools: $(BENCH_BINS) $(BENCH_FLOOR)
 bench:
 	@$(MAKE) --no-print-directory $(BENCH_SHIM) >/dev/null || echo "bench: $(BENCH_SHIM) did not build; leakwatch rows will be missing" >&2
 	@-$(MAKE) --no-print-directory $(BUILD)/leakwatch-diff >/dev/null 2>&1
-	@sh scripts/deps.sh memcached elfutils gdb valgrind clang || echo "bench: memcached, elfutils, gdb, valgrind or clang missing; their rows will be skipped" >&2
+	@sh scripts/deps.sh memcached redis-server redis-tools elfutils gdb valgrind clang || echo "bench: memcached, redis, elfutils, gdb, valgrind or clang missing; their rows will be skipped" >&2
 	@$(MAKE) --no-print-directory bench-tools
 	@$(MAKE) --no-print-directory $(BENCH_TSAN_BINS) >/dev/null || echo "bench: ThreadSanitizer builds failed; those rows will be skipped" >&2
 	python3 bench/run.py --build $(BUILD) --out $(BENCH_DIR)/results.md $(BENCH_ARGS)

@@ -21,6 +21,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
+import bench_real as real  # noqa: E402
 import bench_sections as sections  # noqa: E402
 from bench_util import Runner, table  # noqa: E402
 
@@ -52,7 +53,8 @@ def parse_args():
     ap.add_argument("--out", default=None, help="results markdown file")
     ap.add_argument("--quick", action="store_true", help="each workload once, small sizes")
     ap.add_argument("--runs", type=int, default=9, help="measured runs per variant (default 9)")
-    ap.add_argument("--only", default="", help="comma-separated sections: micro,macro,snapshot,analyzer,memory,compare,instr")
+    ap.add_argument("--only", default="", help="comma-separated sections: micro,python,short,macro,redis,"
+                    "snapshot,analyzer,memory,compare,instr")
     ap.add_argument("--workloads", default="", help="comma-separated micro workloads to run")
     ap.add_argument("--micro-cpus", default="1", help="taskset CPU list for micro workloads "
                     "(default 1; 'all' = not pinned)")
@@ -60,6 +62,13 @@ def parse_args():
     ap.add_argument("--client-cpu", default="0", help="CPU for the load generator (default 0)")
     ap.add_argument("--mc-seconds", type=int, default=2, help="measured seconds per memcached run")
     ap.add_argument("--mc-runs", type=int, default=9, help="memcached runs per variant")
+    ap.add_argument("--py-cpus", default="all", help="taskset CPU list for the Python queue workload "
+                    "(default all: not pinned, real cross-CPU contention)")
+    ap.add_argument("--redis-requests", type=int, default=20000, help="requests per redis-benchmark test "
+                    "(SET and GET each; default 20000)")
+    ap.add_argument("--redis-cpus", default="all", help="taskset CPU list for redis-server (default all)")
+    ap.add_argument("--redis-io-threads", type=int, default=2, help="redis --io-threads (default 2)")
+    ap.add_argument("--redis-runs", type=int, default=7, help="redis runs per variant (default 7)")
     ap.add_argument("--no-instr", action="store_true", help="skip the callgrind instructions-per-op "
                     "section (about 2 minutes)")
     ap.add_argument("--results-file", default=None, help="write 'PASSED FAILED' counts here (test runner)")
@@ -172,16 +181,25 @@ def main():
     print("\n".join(out), flush=True)
 
     only = set(filter(None, args.only.split(",")))
-    want = (lambda s: (not only or s in only)) if not args.quick else (lambda s: s in ("micro", "snapshot"))
+    want = (lambda s: (not only or s in only)) if not args.quick else (lambda s: s in ("micro", "python", "short", "redis", "snapshot"))
     if only == {"instr"}:
         want = lambda s: False  # noqa: E731
     verdicts = []
     if want("micro"):
         print("micro workloads ...", flush=True)
         verdicts += [r["verdict"] for r in micro_section(rn, args, out)]
+    if want("python"):
+        print("python queue ...", flush=True)
+        verdicts += real.python_queue(rn, args, out)
+    if want("short"):
+        print("short runs ...", flush=True)
+        verdicts += real.short_runs(rn, args, out)
     if want("macro"):
         print("memcached ...", flush=True)
         verdicts += sections.macro(rn, args, out)
+    if want("redis"):
+        print("redis ...", flush=True)
+        verdicts += real.redis(rn, args, out)
     snaps = {}
     if want("snapshot"):
         print("snapshot cost ...", flush=True)
@@ -195,6 +213,8 @@ def main():
     if want("compare"):
         print("comparison rows (ThreadSanitizer, valgrind) ...", flush=True)
         sections.compare(rn, args, out)
+    if args.quick:
+        sections.contended_smoke(rn, out)
     if not args.quick and not args.no_instr and (not only or "instr" in only):
         print("instructions per operation (callgrind) ...", flush=True)
         sections.instructions(rn, args, out)

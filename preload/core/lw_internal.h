@@ -69,61 +69,6 @@ static inline __attribute__((always_inline)) bool lw_active_inline(void)
 /* The current thread's record, attaching the main thread lazily. */
 struct lw_thread *lw_self_get(void);
 
-/* ---- real functions (lw_real.c) ---- */
-void lw_real_init(void);
-#define LW_REAL(ret, name, args) extern ret(*lw_real_##name) args
-LW_REAL(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *));
-LW_REAL(void, pthread_exit, (void *)) __attribute__((noreturn));
-LW_REAL(int, pthread_join, (pthread_t, void **));
-LW_REAL(int, pthread_tryjoin_np, (pthread_t, void **));
-LW_REAL(int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *));
-LW_REAL(int, pthread_clockjoin_np, (pthread_t, void **, clockid_t, const struct timespec *));
-LW_REAL(int, pthread_detach, (pthread_t));
-LW_REAL(int, pthread_cancel, (pthread_t));
-LW_REAL(int, pthread_setname_np, (pthread_t, const char *));
-LW_REAL(int, pthread_cond_init, (pthread_cond_t *, const pthread_condattr_t *));
-LW_REAL(int, pthread_cond_destroy, (pthread_cond_t *));
-LW_REAL(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *));
-LW_REAL(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *));
-LW_REAL(int, pthread_cond_clockwait,
-        (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *));
-LW_REAL(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *));
-LW_REAL(int, pthread_mutex_destroy, (pthread_mutex_t *));
-LW_REAL(int, pthread_mutex_lock, (pthread_mutex_t *));
-LW_REAL(int, pthread_mutex_trylock, (pthread_mutex_t *));
-LW_REAL(int, pthread_mutex_unlock, (pthread_mutex_t *));
-LW_REAL(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *));
-LW_REAL(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *));
-LW_REAL(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *));
-LW_REAL(int, pthread_rwlock_destroy, (pthread_rwlock_t *));
-LW_REAL(int, pthread_rwlock_rdlock, (pthread_rwlock_t *));
-LW_REAL(int, pthread_rwlock_wrlock, (pthread_rwlock_t *));
-LW_REAL(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *));
-LW_REAL(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *));
-LW_REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *));
-LW_REAL(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *));
-LW_REAL(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t, const struct timespec *));
-LW_REAL(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t, const struct timespec *));
-LW_REAL(int, pthread_barrier_init,
-        (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned));
-LW_REAL(int, pthread_barrier_destroy, (pthread_barrier_t *));
-LW_REAL(int, pthread_barrier_wait, (pthread_barrier_t *));
-LW_REAL(int, sem_init, (void *, int, unsigned));
-LW_REAL(int, sem_destroy, (void *));
-LW_REAL(int, sem_wait, (void *));
-LW_REAL(int, sem_trywait, (void *));
-LW_REAL(int, sem_timedwait, (void *, const struct timespec *));
-LW_REAL(int, sem_clockwait, (void *, clockid_t, const struct timespec *));
-LW_REAL(int, nanosleep, (const struct timespec *, struct timespec *));
-LW_REAL(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *));
-LW_REAL(int, usleep, (unsigned));
-LW_REAL(unsigned, sleep, (unsigned));
-LW_REAL(long, syscall, (long, ...));
-LW_REAL(int, sigaction, (int, const struct sigaction *, struct sigaction *));
-LW_REAL(void *, signal, (int, void *));
-LW_REAL(int, pthread_sigmask, (int, const sigset_t *, sigset_t *));
-#undef LW_REAL
-
 /* ---- thread records (lw_registry.c) ---- */
 #define LW_CTX_STACK 8
 enum { LW_TK_MAIN = 0, LW_TK_TRACKED = 1 };

@@ -9,16 +9,12 @@
  * Must never: change the result or errno of a call that fails for any
  * other reason, or retry a call that succeeded.
  */
-#include "lw_internal.h"
+#include "lw_hooks.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 
 bool lw_writer_stop(void); /* lw_writer.c */
-
-static int (*lw_real_unshare)(int);
-static int (*lw_real_setns)(int, int);
 
 /* A call just failed: true when it failed only because of our thread and
  * that thread is now gone, so one retry is worth it. errno is kept. */
@@ -44,30 +40,30 @@ static void lw_ns_done(bool new_pid_ns)
 
 LW_EXPORT int unshare(int flags)
 {
-    if (LW_UNLIKELY(!lw_real_unshare) &&
-        !(lw_real_unshare = (int (*)(int))dlsym(RTLD_NEXT, "unshare"))) {
+    int (*real)(int) = LW_REAL(unshare);
+    if (!real) {
         errno = ENOSYS;
         return -1;
     }
-    int r = lw_real_unshare(flags);
+    int r = real(flags);
     if (r == 0 || !lw_ns_retry_ready())
         return r;
-    r = lw_real_unshare(flags);
+    r = real(flags);
     lw_ns_done(flags & CLONE_NEWPID);
     return r;
 }
 
 LW_EXPORT int setns(int fd, int nstype)
 {
-    if (LW_UNLIKELY(!lw_real_setns) &&
-        !(lw_real_setns = (int (*)(int, int))dlsym(RTLD_NEXT, "setns"))) {
+    int (*real)(int, int) = LW_REAL(setns);
+    if (!real) {
         errno = ENOSYS;
         return -1;
     }
-    int r = lw_real_setns(fd, nstype);
+    int r = real(fd, nstype);
     if (r == 0 || !lw_ns_retry_ready())
         return r;
-    r = lw_real_setns(fd, nstype);
+    r = real(fd, nstype);
     lw_ns_done(nstype == 0 || (nstype & CLONE_NEWPID));
     return r;
 }

@@ -8,16 +8,14 @@
  * leakwatch, never leakwatch's own handler.
  * Must never: change the result or errno of a call for any other signal.
  */
-#include "lw_internal.h"
+#include "lw_hooks.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
 LW_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    if (LW_UNLIKELY(!lw_real_sigaction))
-        lw_real_init();
+    LW_ENSURE(sigaction);
     struct sigaction prev;
     if (!lw_sig_managed(sig, &prev))
         return lw_real_sigaction(sig, act, old);
@@ -36,11 +34,11 @@ typedef void (*lw_sighandler_t)(int);
 
 LW_EXPORT lw_sighandler_t signal(int sig, lw_sighandler_t h)
 {
-    if (LW_UNLIKELY(!lw_real_signal))
-        lw_real_init();
+    LW_ENSURE(signal);
     struct sigaction prev;
     if (!lw_sig_managed(sig, &prev))
-        return (lw_sighandler_t)lw_real_signal(sig, (void *)h);
+        // cppcheck-suppress CastIntegerToAddressAtReturn ; it cannot see the list's type
+        return lw_real_signal(sig, h);
     /* glibc's signal(): BSD semantics (SA_RESTART, handler stays) */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -60,14 +58,10 @@ LW_EXPORT lw_sighandler_t signal(int sig, lw_sighandler_t h)
  * Forward it, then report what was there before leakwatch. */
 LW_EXPORT lw_sighandler_t sigset(int sig, lw_sighandler_t disp)
 {
-    typedef lw_sighandler_t (*lw_sigset_fn)(int, lw_sighandler_t);
-    static lw_sigset_fn real;
-    if (LW_UNLIKELY(!real)) {
-        real = (lw_sigset_fn)dlsym(RTLD_NEXT, "sigset");
-        if (!real) {
-            errno = ENOSYS;
-            return SIG_ERR;
-        }
+    lw_sighandler_t (*real)(int, lw_sighandler_t) = LW_REAL(sigset);
+    if (!real) {
+        errno = ENOSYS;
+        return SIG_ERR;
     }
     struct sigaction prev;
     if (!lw_sig_managed(sig, &prev)) {

@@ -10,10 +10,8 @@
  * runs in between lw_wait_begin/end (the core's thread-exit backstop clears
  * a wait left by cancellation).
  */
-#include "hook_socket.h"
-#include "lw_timer.h"
+#include "lw_hooks.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -24,11 +22,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-void *lw_fd_dlsym(const char *name)
-{
-    return dlsym(RTLD_NEXT, name);
-}
 
 bool lw_fd_track_ok(int fd)
 {
@@ -87,19 +80,17 @@ static struct lw_fd_rec *track(int fd, enum lw_fd_kind kind, uint32_t flags)
     return r;
 }
 
-LW_FD_REAL(int, socket, (int, int, int));
 LW_EXPORT int socket(int domain, int type, int protocol)
 {
-    int fd = LW_RESOLVE(socket)(domain, type, protocol);
+    int fd = LW_REAL(socket)(domain, type, protocol);
     if (fd >= 0)
         track(fd, lw_fd_sock_kind(domain, type), (type & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK : 0);
     return fd;
 }
 
-LW_FD_REAL(int, socketpair, (int, int, int, int[2]));
 LW_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-    int r = LW_RESOLVE(socketpair)(domain, type, protocol, sv);
+    int r = LW_REAL(socketpair)(domain, type, protocol, sv);
     if (r == 0) {
         uint32_t fl = (type & SOCK_NONBLOCK) ? LW_FDF_NONBLOCK | LW_FDF_CONNECTED
                                               : LW_FDF_CONNECTED;
@@ -114,8 +105,6 @@ LW_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 /* accept/accept4 share this: wait on the listening fd, track the result. */
 static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool is4,
                          void *caller);
-LW_FD_REAL(int, accept, (int, struct sockaddr *, socklen_t *));
-LW_FD_REAL(int, accept4, (int, struct sockaddr *, socklen_t *, int));
 LW_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
     return accept_common(fd, addr, len, 0, false, __builtin_return_address(0));
@@ -136,7 +125,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
         if (to != 0)
             tok = lw_fd_wait1(is4 ? "accept4" : "accept", l, fd, to, caller);
     }
-    int nfd = is4 ? LW_RESOLVE(accept4)(fd, addr, len, flags) : LW_RESOLVE(accept)(fd, addr, len);
+    int nfd = is4 ? LW_REAL(accept4)(fd, addr, len, flags) : LW_REAL(accept)(fd, addr, len);
     lw_fd_wait_done(tok);
     if (nfd < 0)
         return nfd;
@@ -174,16 +163,15 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
     return nfd;
 }
 
-LW_FD_REAL(int, connect, (int, const struct sockaddr *, socklen_t));
 LW_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (!r)
-        return LW_RESOLVE(connect)(fd, addr, len);
+        return LW_REAL(connect)(fd, addr, len);
     /* a blocking connect waits SO_SNDTIMEO at most (0: EINPROGRESS at once) */
     int64_t to = lw_fd_sndtimeo(r);
     uintptr_t tok = to != 0 ? lw_fd_wait1("connect", r, fd, to, __builtin_return_address(0)) : 0;
-    int ret = LW_RESOLVE(connect)(fd, addr, len);
+    int ret = LW_REAL(connect)(fd, addr, len);
     lw_fd_wait_done(tok);
     if (ret == 0)
         lw_fd_set_flag(r, LW_FDF_CONNECTED, true);
@@ -236,36 +224,32 @@ static void note_timeo(int fd, int name, const void *val, socklen_t len)
     lw_fd_set_timeo(r, snd, lw_fd_timeo_ns(sec, usec));
 }
 
-LW_FD_REAL(int, setsockopt, (int, int, int, const void *, socklen_t));
 LW_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-    int r = LW_RESOLVE(setsockopt)(fd, level, name, val, len);
+    int r = LW_REAL(setsockopt)(fd, level, name, val, len);
     if (r == 0 && level == SOL_SOCKET)
         note_timeo(fd, name, val, len); /* no libc calls: errno untouched */
     return r;
 }
 
-LW_FD_REAL(int, shutdown, (int, int));
 LW_EXPORT int shutdown(int fd, int how)
 {
     /* nothing to record: the socket stays open (and owned) until close */
-    return LW_RESOLVE(shutdown)(fd, how);
+    return LW_REAL(shutdown)(fd, how);
 }
 
-LW_FD_REAL(int, close, (int));
 LW_EXPORT int close(int fd)
 {
     /* Forget first: once the real close returns, another thread may get the
      * same number from socket()/accept() and track it. Linux releases the
      * fd even when close fails with EINTR/EIO. */
     lw_fd_close(fd);
-    return LW_RESOLVE(close)(fd);
+    return LW_REAL(close)(fd);
 }
 
-LW_FD_REAL(int, close_range, (unsigned, unsigned, int));
 LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    int (*f)(unsigned, unsigned, int) = LW_RESOLVE(close_range);
+    int (*f)(unsigned, unsigned, int) = LW_REAL(close_range);
     if (!f) {
         errno = ENOSYS;
         return -1;
@@ -281,28 +265,25 @@ LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
     return r;
 }
 
-LW_FD_REAL(int, dup, (int));
 LW_EXPORT int dup(int fd)
 {
-    int n = LW_RESOLVE(dup)(fd);
+    int n = LW_REAL(dup)(fd);
     if (n >= 0)
         lw_fd_dup(fd, n);
     return n;
 }
 
-LW_FD_REAL(int, dup2, (int, int));
 LW_EXPORT int dup2(int fd, int fd2)
 {
-    int n = LW_RESOLVE(dup2)(fd, fd2);
+    int n = LW_REAL(dup2)(fd, fd2);
     if (n >= 0 && fd != fd2)
         lw_fd_dup(fd, n);
     return n;
 }
 
-LW_FD_REAL(int, dup3, (int, int, int));
 LW_EXPORT int dup3(int fd, int fd2, int flags)
 {
-    int n = LW_RESOLVE(dup3)(fd, fd2, flags);
+    int n = LW_REAL(dup3)(fd, fd2, flags);
     if (n >= 0)
         lw_fd_dup(fd, n);
     return n;
@@ -324,43 +305,40 @@ static void after_fcntl(int fd, int cmd, void *arg, int ret)
     }
 }
 
-LW_FD_REAL(int, fcntl, (int, int, ...));
 LW_EXPORT int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    int r = LW_RESOLVE(fcntl)(fd, cmd, arg);
+    int r = LW_REAL(fcntl)(fd, cmd, arg);
     after_fcntl(fd, cmd, arg, r);
     return r;
 }
 
 /* _FILE_OFFSET_BITS=64 builds (Python among them) call fcntl64. */
-LW_FD_REAL(int, fcntl64, (int, int, ...));
 LW_EXPORT int fcntl64(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    int (*f)(int, int, ...) = LW_RESOLVE(fcntl64);
+    int (*f)(int, int, ...) = LW_REAL(fcntl64);
     if (!f)
-        f = LW_RESOLVE(fcntl);
+        f = LW_REAL(fcntl);
     int r = f(fd, cmd, arg);
     after_fcntl(fd, cmd, arg, r);
     return r;
 }
 
 /* ioctl(FIONBIO) is how Python and many libraries set O_NONBLOCK. */
-LW_FD_REAL(int, ioctl, (int, unsigned long, ...));
 LW_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
     va_start(ap, req);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    int r = LW_RESOLVE(ioctl)(fd, req, arg);
+    int r = LW_REAL(ioctl)(fd, req, arg);
     if (r == 0 && req == FIONBIO && arg) {
         struct lw_fd_rec *rec = lw_fd_get(fd);
         if (rec)
@@ -369,10 +347,9 @@ LW_EXPORT int ioctl(int fd, unsigned long req, ...)
     return r;
 }
 
-LW_FD_REAL(int, pipe, (int[2]));
 LW_EXPORT int pipe(int fds[2])
 {
-    int r = LW_RESOLVE(pipe)(fds);
+    int r = LW_REAL(pipe)(fds);
     if (r == 0) {
         struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, 0), *b = track(fds[1], LW_FD_PIPE, 0);
         if (a && b)
@@ -381,10 +358,9 @@ LW_EXPORT int pipe(int fds[2])
     return r;
 }
 
-LW_FD_REAL(int, pipe2, (int[2], int));
 LW_EXPORT int pipe2(int fds[2], int flags)
 {
-    int r = LW_RESOLVE(pipe2)(fds, flags);
+    int r = LW_REAL(pipe2)(fds, flags);
     if (r == 0) {
         uint32_t fl = (flags & O_NONBLOCK) ? LW_FDF_NONBLOCK : 0;
         struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, fl), *b = track(fds[1], LW_FD_PIPE, fl);
@@ -394,37 +370,33 @@ LW_EXPORT int pipe2(int fds[2], int flags)
     return r;
 }
 
-LW_FD_REAL(int, eventfd, (unsigned, int));
 LW_EXPORT int eventfd(unsigned initval, int flags)
 {
-    int fd = LW_RESOLVE(eventfd)(initval, flags);
+    int fd = LW_REAL(eventfd)(initval, flags);
     if (fd >= 0)
         track(fd, LW_FD_EVENTFD, (flags & EFD_NONBLOCK) ? LW_FDF_NONBLOCK : 0);
     return fd;
 }
 
-LW_FD_REAL(int, epoll_create, (int));
 LW_EXPORT int epoll_create(int size)
 {
-    int fd = LW_RESOLVE(epoll_create)(size);
+    int fd = LW_REAL(epoll_create)(size);
     if (fd >= 0)
         track(fd, LW_FD_EPOLL, 0);
     return fd;
 }
 
-LW_FD_REAL(int, epoll_create1, (int));
 LW_EXPORT int epoll_create1(int flags)
 {
-    int fd = LW_RESOLVE(epoll_create1)(flags);
+    int fd = LW_REAL(epoll_create1)(flags);
     if (fd >= 0)
         track(fd, LW_FD_EPOLL, 0);
     return fd;
 }
 
-LW_FD_REAL(int, epoll_ctl, (int, int, int, struct epoll_event *));
 LW_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-    int r = LW_RESOLVE(epoll_ctl)(epfd, op, fd, ev);
+    int r = LW_REAL(epoll_ctl)(epfd, op, fd, ev);
     if (r == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_DEL)) {
         int e = errno;
         if (op == EPOLL_CTL_ADD)

@@ -10,8 +10,7 @@
  * change errno/return values; these are cancellation points, so nothing but
  * real calls (a send's rest: see out_rest) run between wait begin and end.
  */
-#include "hook_socket.h"
-#include "lw_timer.h"
+#include "lw_hooks.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -66,97 +65,87 @@ static inline void sent_out(struct lw_fd_rec *r, ssize_t n)
         return n_;                                                                            \
     } while (0)
 
-LW_FD_REAL(ssize_t, read, (int, void *, size_t));
 LW_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(read)(fd, buf, n);
-    LW_TRACKED_IN("read", true, LW_RESOLVE(read)(fd, buf, n), buf);
+        return LW_REAL(read)(fd, buf, n);
+    LW_TRACKED_IN("read", true, LW_REAL(read)(fd, buf, n), buf);
 }
 
-LW_FD_REAL(ssize_t, __read_chk, (int, void *, size_t, size_t));
 LW_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(__read_chk)(fd, buf, n, buflen);
-    LW_TRACKED_IN("read", true, LW_RESOLVE(__read_chk)(fd, buf, n, buflen), buf);
+        return LW_REAL(__read_chk)(fd, buf, n, buflen);
+    LW_TRACKED_IN("read", true, LW_REAL(__read_chk)(fd, buf, n, buflen), buf);
 }
 
-LW_FD_REAL(ssize_t, readv, (int, const struct iovec *, int));
 LW_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(readv)(fd, iov, cnt);
-    LW_TRACKED_IN("readv", true, LW_RESOLVE(readv)(fd, iov, cnt), NULL);
+        return LW_REAL(readv)(fd, iov, cnt);
+    LW_TRACKED_IN("readv", true, LW_REAL(readv)(fd, iov, cnt), NULL);
 }
 
-LW_FD_REAL(ssize_t, recv, (int, void *, size_t, int));
 LW_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(recv)(fd, buf, n, flags);
-    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), LW_RESOLVE(recv)(fd, buf, n, flags), NULL);
+        return LW_REAL(recv)(fd, buf, n, flags);
+    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), LW_REAL(recv)(fd, buf, n, flags), NULL);
 }
 
-LW_FD_REAL(ssize_t, __recv_chk, (int, void *, size_t, size_t, int));
 LW_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(__recv_chk)(fd, buf, n, buflen, flags);
+        return LW_REAL(__recv_chk)(fd, buf, n, buflen, flags);
     LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT),
-                  LW_RESOLVE(__recv_chk)(fd, buf, n, buflen, flags), NULL);
+                  LW_REAL(__recv_chk)(fd, buf, n, buflen, flags), NULL);
 }
 
-LW_FD_REAL(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *));
 LW_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
                            socklen_t *al)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(recvfrom)(fd, buf, n, flags, a, al);
+        return LW_REAL(recvfrom)(fd, buf, n, flags, a, al);
     LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT),
-                  LW_RESOLVE(recvfrom)(fd, buf, n, flags, a, al), NULL);
+                  LW_REAL(recvfrom)(fd, buf, n, flags, a, al), NULL);
 }
 
-LW_FD_REAL(ssize_t, __recvfrom_chk,
-           (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *));
 LW_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
                                  struct sockaddr *a, socklen_t *al)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al);
+        return LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al);
     LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT),
-                  LW_RESOLVE(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al), NULL);
+                  LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al), NULL);
 }
 
-LW_FD_REAL(ssize_t, recvmsg, (int, struct msghdr *, int));
 LW_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(recvmsg)(fd, msg, flags);
-    LW_TRACKED_IN("recvmsg", !(flags & MSG_DONTWAIT), LW_RESOLVE(recvmsg)(fd, msg, flags), NULL);
+        return LW_REAL(recvmsg)(fd, msg, flags);
+    LW_TRACKED_IN("recvmsg", !(flags & MSG_DONTWAIT), LW_REAL(recvmsg)(fd, msg, flags), NULL);
 }
 
-LW_FD_REAL(int, recvmmsg, (int, struct mmsghdr *, unsigned, int, struct timespec *));
 LW_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned vlen, int flags, struct timespec *tmo)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(recvmmsg)(fd, v, vlen, flags, tmo);
+        return LW_REAL(recvmmsg)(fd, v, vlen, flags, tmo);
     uintptr_t tok = 0;
     int64_t to = lw_fd_rcvtimeo(r); /* bounds each datagram's wait */
     if (!(flags & MSG_DONTWAIT) && to != 0)
         tok = lw_fd_wait1("recvmmsg", r, fd,
                           tmo ? (int64_t)tmo->tv_sec * 1000000000 + tmo->tv_nsec : to,
                           __builtin_return_address(0));
-    int got = LW_RESOLVE(recvmmsg)(fd, v, vlen, flags, tmo);
+    int got = LW_REAL(recvmmsg)(fd, v, vlen, flags, tmo);
     int e = errno;
     lw_fd_wait_done(tok);
     if (got >= 0) {
@@ -208,12 +197,6 @@ LW_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned vlen, int flags, stru
 #endif
 #define LW_NOSPLIT (MSG_OOB | MSG_EOR | MSG_ZEROCOPY | MSG_FASTOPEN)
 
-LW_FD_REAL(ssize_t, write, (int, const void *, size_t));
-LW_FD_REAL(ssize_t, writev, (int, const struct iovec *, int));
-LW_FD_REAL(ssize_t, send, (int, const void *, size_t, int));
-LW_FD_REAL(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t));
-LW_FD_REAL(ssize_t, sendmsg, (int, const struct msghdr *, int));
-LW_FD_REAL(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int));
 
 enum { LW_OUT_PLAIN, LW_OUT_TRY, LW_OUT_WAIT };
 enum { LW_OP_SEND, LW_OP_SENDTO, LW_OP_SENDMSG, LW_OP_WRITE, LW_OP_WRITEV };
@@ -285,15 +268,15 @@ static ssize_t out_real(const struct lw_out *o)
 {
     switch (o->op) {
     case LW_OP_SEND:
-        return LW_RESOLVE(send)(o->fd, o->buf, o->n, o->flags);
+        return LW_REAL(send)(o->fd, o->buf, o->n, o->flags);
     case LW_OP_SENDTO:
-        return LW_RESOLVE(sendto)(o->fd, o->buf, o->n, o->flags, o->to, o->tolen);
+        return LW_REAL(sendto)(o->fd, o->buf, o->n, o->flags, o->to, o->tolen);
     case LW_OP_SENDMSG:
-        return LW_RESOLVE(sendmsg)(o->fd, o->msg, o->flags);
+        return LW_REAL(sendmsg)(o->fd, o->msg, o->flags);
     case LW_OP_WRITE:
-        return LW_RESOLVE(write)(o->fd, o->buf, o->n);
+        return LW_REAL(write)(o->fd, o->buf, o->n);
     default:
-        return LW_RESOLVE(writev)(o->fd, o->iov, o->cnt);
+        return LW_REAL(writev)(o->fd, o->iov, o->cnt);
     }
 }
 
@@ -344,7 +327,6 @@ static inline int rest_flags(const struct lw_out *o)
     return o->op == LW_OP_WRITE || o->op == LW_OP_WRITEV ? 0 : o->flags;
 }
 
-LW_FD_REAL(int, poll, (struct pollfd *, nfds_t, int));
 
 /* One non-blocking send of o's data from byte `off` on. A socket that took
  * data raises no SIGPIPE in the kernel, hence MSG_NOSIGNAL; a pipe raises
@@ -359,13 +341,13 @@ static ssize_t rest_try(const struct lw_fd_rec *r, const struct lw_out *o, size_
     if (is_sock(r->kind)) {
         struct msghdr m = rest_msg(o, v, cnt);
         int e = errno;
-        ssize_t k = LW_RESOLVE(sendmsg)(o->fd, &m, rest_flags(o) | MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t k = LW_REAL(sendmsg)(o->fd, &m, rest_flags(o) | MSG_DONTWAIT | MSG_NOSIGNAL);
         if (!(k < 0 && errno == ENOTSOCK))
             return k;
         errno = e; /* a stale record: the fd is no socket now */
     }
-    ssize_t (*f)(int, const struct iovec *, int, off_t, int) = LW_RESOLVE(pwritev2);
-    return f ? f(o->fd, v, cnt, -1, RWF_NOWAIT) : LW_RESOLVE(writev)(o->fd, v, cnt);
+    ssize_t (*f)(int, const struct iovec *, int, off_t, int) = LW_REAL(pwritev2);
+    return f ? f(o->fd, v, cnt, -1, RWF_NOWAIT) : LW_REAL(writev)(o->fd, v, cnt);
 }
 
 /* The rest of a unix stream send after the try took `done` bytes: one
@@ -388,10 +370,10 @@ static ssize_t unix_rest(const struct lw_out *o, size_t done)
             continue;
         struct msghdr m = rest_msg(o, v, cnt);
         int e = errno;
-        ssize_t k = LW_RESOLVE(sendmsg)(o->fd, &m, rest_flags(o) | MSG_NOSIGNAL);
+        ssize_t k = LW_REAL(sendmsg)(o->fd, &m, rest_flags(o) | MSG_NOSIGNAL);
         if (k < 0 && errno == ENOTSOCK) { /* a stale record: the fd is no socket now */
             errno = e;
-            k = LW_RESOLVE(writev)(o->fd, v, cnt);
+            k = LW_REAL(writev)(o->fd, v, cnt);
         }
         if (k < 0)
             return sent ? sent : -1;
@@ -432,12 +414,12 @@ static ssize_t out_rest(const struct lw_fd_rec *r, const struct lw_out *o, size_
             /* a try found no room where poll saw some (TCP under memory
              * pressure): back off 1 ms rather than spin */
             again = false;
-            if (LW_RESOLVE(poll)(NULL, 0, ms < 0 || ms > 1 ? 1 : ms) < 0)
+            if (LW_REAL(poll)(NULL, 0, ms < 0 || ms > 1 ? 1 : ms) < 0)
                 break; /* a signal */
             continue;
         }
         struct pollfd p = {.fd = o->fd, .events = POLLOUT};
-        int pr = LW_RESOLVE(poll)(&p, 1, ms);
+        int pr = LW_REAL(poll)(&p, 1, ms);
         if (pr <= 0)
             break; /* a signal, or SO_SNDTIMEO ran out */
         if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
@@ -496,7 +478,7 @@ static __attribute__((noinline, cold)) ssize_t nowait_refused(struct lw_fd_rec *
 
 static inline ssize_t vfs_try(struct lw_fd_rec *r, int fd, const struct iovec *v, int cnt, int e0)
 {
-    ssize_t (*f)(int, const struct iovec *, int, off_t, int) = LW_RESOLVE(pwritev2);
+    ssize_t (*f)(int, const struct iovec *, int, off_t, int) = LW_REAL(pwritev2);
     if (LW_LIKELY(f != NULL)) {
         ssize_t got = f(fd, v, cnt, -1, RWF_NOWAIT);
         if (LW_LIKELY(got >= 0 || errno != EOPNOTSUPP))
@@ -509,7 +491,7 @@ LW_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(write)(fd, buf, n);
+        return LW_REAL(write)(fd, buf, n);
     int how = out_mode(r, 0, true);
     /* Where write and pwritev2 differ, write is not tried: 0 bytes (write
      * sends an empty datagram, pwritev2 nothing; it cannot block for long)
@@ -518,14 +500,14 @@ LW_EXPORT ssize_t write(int fd, const void *buf, size_t n)
     if (LW_UNLIKELY(n - 1 >= LW_WRITE_TRY_MAX) && how == LW_OUT_TRY)
         how = n ? LW_OUT_WAIT : LW_OUT_PLAIN;
     if (how == LW_OUT_PLAIN)
-        LW_TRACKED_OUT(LW_RESOLVE(write)(fd, buf, n));
+        LW_TRACKED_OUT(LW_REAL(write)(fd, buf, n));
     if (how == LW_OUT_WAIT)
-        LW_TRACKED_OUT_WAIT("write", LW_RESOLVE(write)(fd, buf, n));
+        LW_TRACKED_OUT_WAIT("write", LW_REAL(write)(fd, buf, n));
     int e0 = errno;
     struct iovec v = {(void *)buf, n};
     ssize_t got = vfs_try(r, fd, &v, 1, e0);
     if (LW_UNLIKELY(got == LW_NOT_TRIED))
-        LW_TRACKED_OUT_WAIT("write", LW_RESOLVE(write)(fd, buf, n));
+        LW_TRACKED_OUT_WAIT("write", LW_REAL(write)(fd, buf, n));
     if (LW_UNLIKELY(out_short(got, n))) {
         struct lw_out o = {.call = "write", .op = LW_OP_WRITE, .fd = fd, .total = n,
                            .buf = buf, .n = n};
@@ -538,16 +520,16 @@ LW_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(writev)(fd, iov, cnt);
+        return LW_REAL(writev)(fd, iov, cnt);
     int how = out_mode(r, 0, true);
     if (how == LW_OUT_PLAIN)
-        LW_TRACKED_OUT(LW_RESOLVE(writev)(fd, iov, cnt));
+        LW_TRACKED_OUT(LW_REAL(writev)(fd, iov, cnt));
     if (how == LW_OUT_WAIT)
-        LW_TRACKED_OUT_WAIT("writev", LW_RESOLVE(writev)(fd, iov, cnt));
+        LW_TRACKED_OUT_WAIT("writev", LW_REAL(writev)(fd, iov, cnt));
     int e0 = errno;
     ssize_t got = vfs_try(r, fd, iov, cnt, e0);
     if (LW_UNLIKELY(got == LW_NOT_TRIED))
-        LW_TRACKED_OUT_WAIT("writev", LW_RESOLVE(writev)(fd, iov, cnt));
+        LW_TRACKED_OUT_WAIT("writev", LW_REAL(writev)(fd, iov, cnt));
     /* the kernel read the array for the try: it is valid to read here */
     size_t total = got < 0 ? 0 : iov_total(iov, (size_t)cnt);
     if (LW_UNLIKELY(out_short(got, total))) {
@@ -562,14 +544,14 @@ LW_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(send)(fd, buf, n, flags);
+        return LW_REAL(send)(fd, buf, n, flags);
     int how = out_mode(r, flags, false);
     if (how == LW_OUT_PLAIN)
-        LW_TRACKED_OUT(LW_RESOLVE(send)(fd, buf, n, flags));
+        LW_TRACKED_OUT(LW_REAL(send)(fd, buf, n, flags));
     if (how == LW_OUT_WAIT)
-        LW_TRACKED_OUT_WAIT("send", LW_RESOLVE(send)(fd, buf, n, flags));
+        LW_TRACKED_OUT_WAIT("send", LW_REAL(send)(fd, buf, n, flags));
     int e0 = errno;
-    ssize_t got = LW_RESOLVE(send)(fd, buf, n, flags | MSG_DONTWAIT);
+    ssize_t got = LW_REAL(send)(fd, buf, n, flags | MSG_DONTWAIT);
     if (LW_UNLIKELY(out_short(got, n))) {
         struct lw_out o = {.call = "send", .op = LW_OP_SEND, .fd = fd, .flags = flags,
                            .total = n, .buf = buf, .n = n};
@@ -583,14 +565,14 @@ LW_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(sendto)(fd, buf, n, flags, a, al);
+        return LW_REAL(sendto)(fd, buf, n, flags, a, al);
     int how = out_mode(r, flags, false);
     if (how == LW_OUT_PLAIN)
-        LW_TRACKED_OUT(LW_RESOLVE(sendto)(fd, buf, n, flags, a, al));
+        LW_TRACKED_OUT(LW_REAL(sendto)(fd, buf, n, flags, a, al));
     if (how == LW_OUT_WAIT)
-        LW_TRACKED_OUT_WAIT("sendto", LW_RESOLVE(sendto)(fd, buf, n, flags, a, al));
+        LW_TRACKED_OUT_WAIT("sendto", LW_REAL(sendto)(fd, buf, n, flags, a, al));
     int e0 = errno;
-    ssize_t got = LW_RESOLVE(sendto)(fd, buf, n, flags | MSG_DONTWAIT, a, al);
+    ssize_t got = LW_REAL(sendto)(fd, buf, n, flags | MSG_DONTWAIT, a, al);
     if (LW_UNLIKELY(out_short(got, n))) {
         struct lw_out o = {.call = "sendto", .op = LW_OP_SENDTO, .fd = fd, .flags = flags,
                            .total = n, .buf = buf, .n = n, .to = a, .tolen = al};
@@ -603,14 +585,14 @@ LW_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
-        return LW_RESOLVE(sendmsg)(fd, msg, flags);
+        return LW_REAL(sendmsg)(fd, msg, flags);
     int how = out_mode(r, flags, false);
     if (how == LW_OUT_PLAIN)
-        LW_TRACKED_OUT(LW_RESOLVE(sendmsg)(fd, msg, flags));
+        LW_TRACKED_OUT(LW_REAL(sendmsg)(fd, msg, flags));
     if (how == LW_OUT_WAIT)
-        LW_TRACKED_OUT_WAIT("sendmsg", LW_RESOLVE(sendmsg)(fd, msg, flags));
+        LW_TRACKED_OUT_WAIT("sendmsg", LW_REAL(sendmsg)(fd, msg, flags));
     int e0 = errno;
-    ssize_t got = LW_RESOLVE(sendmsg)(fd, msg, flags | MSG_DONTWAIT);
+    ssize_t got = LW_REAL(sendmsg)(fd, msg, flags | MSG_DONTWAIT);
     /* the kernel read *msg for the try: it is valid to read here */
     size_t total = got < 0 ? 0 : iov_total(msg->msg_iov, msg->msg_iovlen);
     if (LW_UNLIKELY(out_short(got, total))) {

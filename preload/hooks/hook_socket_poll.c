@@ -8,7 +8,7 @@
  * the parked rule. Must never: change the sets, the timeout or errno, or
  * run anything but the real call inside the wait (cancellation points).
  */
-#include "hook_socket.h"
+#include "lw_hooks.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -73,52 +73,47 @@ static uintptr_t begin_poll(const char *call, const struct pollfd *p, nfds_t nfd
     return begin(call, fds, n, timeout, owner_of(fds, n), caller);
 }
 
-LW_FD_REAL(int, poll, (struct pollfd *, nfds_t, int));
 LW_EXPORT int poll(struct pollfd *p, nfds_t n, int timeout)
 {
     if (timeout == 0)
-        return LW_RESOLVE(poll)(p, n, timeout);
+        return LW_REAL(poll)(p, n, timeout);
     int fds[LW_WAIT_FDS];
     uintptr_t tok = begin_poll("poll", p, n, ms_ns(timeout), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(poll)(p, n, timeout);
+    int r = LW_REAL(poll)(p, n, timeout);
     lw_fd_wait_done(tok);
     return r;
 }
 
-LW_FD_REAL(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t));
 LW_EXPORT int __poll_chk(struct pollfd *p, nfds_t n, int timeout, size_t len)
 {
     if (timeout == 0)
-        return LW_RESOLVE(__poll_chk)(p, n, timeout, len);
+        return LW_REAL(__poll_chk)(p, n, timeout, len);
     int fds[LW_WAIT_FDS];
     uintptr_t tok = begin_poll("poll", p, n, ms_ns(timeout), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(__poll_chk)(p, n, timeout, len);
+    int r = LW_REAL(__poll_chk)(p, n, timeout, len);
     lw_fd_wait_done(tok);
     return r;
 }
 
-LW_FD_REAL(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *));
 LW_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m)
 {
     if (ts_zero(t))
-        return LW_RESOLVE(ppoll)(p, n, t, m);
+        return LW_REAL(ppoll)(p, n, t, m);
     int fds[LW_WAIT_FDS];
     uintptr_t tok = begin_poll("ppoll", p, n, ts_ns(t), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(ppoll)(p, n, t, m);
+    int r = LW_REAL(ppoll)(p, n, t, m);
     lw_fd_wait_done(tok);
     return r;
 }
 
-LW_FD_REAL(int, __ppoll_chk,
-           (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t));
 LW_EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m,
                           size_t len)
 {
     if (ts_zero(t))
-        return LW_RESOLVE(__ppoll_chk)(p, n, t, m, len);
+        return LW_REAL(__ppoll_chk)(p, n, t, m, len);
     int fds[LW_WAIT_FDS];
     uintptr_t tok = begin_poll("ppoll", p, n, ts_ns(t), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(__ppoll_chk)(p, n, t, m, len);
+    int r = LW_REAL(__ppoll_chk)(p, n, t, m, len);
     lw_fd_wait_done(tok);
     return r;
 }
@@ -135,32 +130,29 @@ static int collect_sets(int nfds, fd_set *r, fd_set *w, fd_set *x, int *fds)
     return n;
 }
 
-LW_FD_REAL(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *));
 LW_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
     if (tv && tv->tv_sec == 0 && tv->tv_usec == 0)
-        return LW_RESOLVE(select)(nfds, rd, wr, ex, tv);
+        return LW_REAL(select)(nfds, rd, wr, ex, tv);
     int fds[LW_WAIT_FDS];
     int n = collect_sets(nfds, rd, wr, ex, fds);
     int64_t t = tv ? (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000 : -1;
     uintptr_t tok = begin("select", fds, n, t, owner_of(fds, n), __builtin_return_address(0));
-    int r = LW_RESOLVE(select)(nfds, rd, wr, ex, tv);
+    int r = LW_REAL(select)(nfds, rd, wr, ex, tv);
     lw_fd_wait_done(tok);
     return r;
 }
 
-LW_FD_REAL(int, pselect,
-           (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *));
 LW_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *t,
                       const sigset_t *m)
 {
     if (ts_zero(t))
-        return LW_RESOLVE(pselect)(nfds, rd, wr, ex, t, m);
+        return LW_REAL(pselect)(nfds, rd, wr, ex, t, m);
     int fds[LW_WAIT_FDS];
     int n = collect_sets(nfds, rd, wr, ex, fds);
     uintptr_t tok =
         begin("pselect", fds, n, ts_ns(t), owner_of(fds, n), __builtin_return_address(0));
-    int r = LW_RESOLVE(pselect)(nfds, rd, wr, ex, t, m);
+    int r = LW_REAL(pselect)(nfds, rd, wr, ex, t, m);
     lw_fd_wait_done(tok);
     return r;
 }
@@ -173,42 +165,38 @@ static uintptr_t begin_epoll(const char *call, int epfd, int64_t timeout, void *
     return begin(call, fds, n, timeout, owner, caller);
 }
 
-LW_FD_REAL(int, epoll_wait, (int, struct epoll_event *, int, int));
 LW_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
     if (timeout == 0)
-        return LW_RESOLVE(epoll_wait)(epfd, ev, max, timeout);
+        return LW_REAL(epoll_wait)(epfd, ev, max, timeout);
     int fds[LW_WAIT_FDS];
     uintptr_t tok =
         begin_epoll("epoll_wait", epfd, ms_ns(timeout), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(epoll_wait)(epfd, ev, max, timeout);
+    int r = LW_REAL(epoll_wait)(epfd, ev, max, timeout);
     lw_fd_wait_done(tok);
     return r;
 }
 
-LW_FD_REAL(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *));
 LW_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
                           const sigset_t *m)
 {
     if (timeout == 0)
-        return LW_RESOLVE(epoll_pwait)(epfd, ev, max, timeout, m);
+        return LW_REAL(epoll_pwait)(epfd, ev, max, timeout, m);
     int fds[LW_WAIT_FDS];
     uintptr_t tok =
         begin_epoll("epoll_pwait", epfd, ms_ns(timeout), __builtin_return_address(0), fds);
-    int r = LW_RESOLVE(epoll_pwait)(epfd, ev, max, timeout, m);
+    int r = LW_REAL(epoll_pwait)(epfd, ev, max, timeout, m);
     lw_fd_wait_done(tok);
     return r;
 }
 
 /* epoll_pwait2 appeared in glibc 2.35: resolve it at run time; a libc
  * without it gets ENOSYS, as a kernel without the syscall would give. */
-LW_FD_REAL(int, epoll_pwait2,
-           (int, struct epoll_event *, int, const struct timespec *, const sigset_t *));
 LW_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *t,
                            const sigset_t *m)
 {
     int (*f)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *) =
-        LW_RESOLVE(epoll_pwait2);
+        LW_REAL(epoll_pwait2);
     if (!f) {
         errno = ENOSYS;
         return -1;

@@ -8,7 +8,7 @@
  * Must never: change what a call does, or keep a thread's record alive
  * after its exit when it was detached or joined.
  */
-#include "lw_internal.h"
+#include "lw_hooks.h"
 
 #include <errno.h>
 #include <string.h>
@@ -58,8 +58,7 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
 {
     if (LW_UNLIKELY(atomic_load_explicit(&lw_state, memory_order_relaxed) == LW_ST_OFF))
         lw_init();
-    if (!lw_real_pthread_create)
-        lw_real_init();
+    LW_ENSURE(pthread_create);
     if (!lw_active())
         return lw_real_pthread_create(thr, attr, fn, arg);
     lw_writer_ensure();
@@ -114,8 +113,7 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
 
 LW_EXPORT void pthread_exit(void *ret)
 {
-    if (!lw_real_pthread_exit)
-        lw_real_init();
+    LW_ENSURE(pthread_exit);
     struct lw_thread *t = lw_self;
     if (t && lw_running())
         lw_thread_exited(t, LW_EXIT_PTHREAD_EXIT);
@@ -126,6 +124,7 @@ LW_EXPORT void pthread_exit(void *ret)
         lw_writer_kick('m');
     }
     lw_real_pthread_exit(ret);
+    __builtin_unreachable(); /* the list's pointer type carries no noreturn */
 }
 
 /* The target record is found before the real call (see lw_thread_joined). */
@@ -154,8 +153,7 @@ LW_EXPORT void pthread_exit(void *ret)
 
 LW_EXPORT int pthread_join(pthread_t thr, void **ret)
 {
-    if (!lw_real_pthread_join)
-        lw_real_init();
+    LW_ENSURE(pthread_join);
     LW_JOIN_BEGIN("pthread_join", -1);
     int rc = lw_real_pthread_join(thr, ret);
     LW_JOIN_END();
@@ -164,8 +162,7 @@ LW_EXPORT int pthread_join(pthread_t thr, void **ret)
 
 LW_EXPORT int pthread_tryjoin_np(pthread_t thr, void **ret)
 {
-    if (!lw_real_pthread_tryjoin_np)
-        lw_real_init();
+    LW_ENSURE(pthread_tryjoin_np);
     uint64_t serial = 0;
     struct lw_thread *t = lw_running() ? lw_reg_find(thr, &serial, NULL) : NULL;
     int rc = lw_real_pthread_tryjoin_np(thr, ret);
@@ -189,8 +186,7 @@ static int64_t lw_rel_timeout(clockid_t clk, const struct timespec *abs)
 
 LW_EXPORT int pthread_timedjoin_np(pthread_t thr, void **ret, const struct timespec *abs)
 {
-    if (!lw_real_pthread_timedjoin_np)
-        lw_real_init();
+    LW_ENSURE(pthread_timedjoin_np);
     LW_JOIN_BEGIN("pthread_timedjoin_np", lw_rel_timeout(CLOCK_REALTIME, abs));
     int rc = lw_real_pthread_timedjoin_np(thr, ret, abs);
     LW_JOIN_END();
@@ -200,8 +196,7 @@ LW_EXPORT int pthread_timedjoin_np(pthread_t thr, void **ret, const struct times
 LW_EXPORT int pthread_clockjoin_np(pthread_t thr, void **ret, clockid_t clk,
                                    const struct timespec *abs)
 {
-    if (!lw_real_pthread_clockjoin_np)
-        lw_real_init();
+    LW_ENSURE(pthread_clockjoin_np);
     if (!lw_real_pthread_clockjoin_np)
         return ENOSYS;
     LW_JOIN_BEGIN("pthread_clockjoin_np", lw_rel_timeout(clk, abs));
@@ -212,8 +207,7 @@ LW_EXPORT int pthread_clockjoin_np(pthread_t thr, void **ret, clockid_t clk,
 
 LW_EXPORT int pthread_detach(pthread_t thr)
 {
-    if (!lw_real_pthread_detach)
-        lw_real_init();
+    LW_ENSURE(pthread_detach);
     uint64_t serial = 0;
     struct lw_thread *t = lw_running() ? lw_reg_find(thr, &serial, NULL) : NULL;
     int rc = lw_real_pthread_detach(thr);
@@ -227,8 +221,7 @@ LW_EXPORT int pthread_detach(pthread_t thr)
 
 LW_EXPORT int pthread_cancel(pthread_t thr)
 {
-    if (!lw_real_pthread_cancel)
-        lw_real_init();
+    LW_ENSURE(pthread_cancel);
     if (lw_active()) {
         int e = errno;
         lw_tls_guard = 1;
@@ -251,8 +244,7 @@ LW_EXPORT int pthread_cancel(pthread_t thr)
 
 LW_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 {
-    if (!lw_real_pthread_setname_np)
-        lw_real_init();
+    LW_ENSURE(pthread_setname_np);
     int rc = lw_real_pthread_setname_np(thr, name);
     if (rc == 0 && lw_running()) {
         lw_reg_lock();

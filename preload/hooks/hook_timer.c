@@ -7,8 +7,7 @@
  * as the timer's; the program's function and value still run unchanged.
  * Must never: change what the program's timers do, or their errno/returns.
  */
-#include "hook_socket.h"
-#include "lw_timer.h"
+#include "lw_hooks.h"
 
 #include <signal.h>
 #include <string.h>
@@ -37,11 +36,10 @@ static bool timer_on(void)
 static int tids_before[LW_SYS_HELPER_SCAN], tids_after[LW_SYS_HELPER_SCAN];
 static lw_lock_t scan_lock = LW_LOCK_INIT;
 
-LW_FD_REAL(int, timer_create, (clockid_t, struct sigevent *, timer_t *));
 LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
 {
     if (!timer_on() || !id)
-        return LW_RESOLVE(timer_create)(clk, evp, id);
+        return LW_REAL(timer_create)(clk, evp, id);
     int e = errno;
     int notify = evp ? evp->sigev_notify : SIGEV_SIGNAL;
     enum lw_timer_notify tn = notify == SIGEV_THREAD      ? LW_TN_THREAD
@@ -69,7 +67,7 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
         nb = lw_proc_tids(tids_before, LW_SYS_HELPER_SCAN);
     }
     errno = e;
-    int r = LW_RESOLVE(timer_create)(clk, pass, id);
+    int r = LW_REAL(timer_create)(clk, pass, id);
     e = errno;
     uint32_t idx = 0;
     if (r == 0)
@@ -101,11 +99,10 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
     return r;
 }
 
-LW_FD_REAL(int, timer_settime, (timer_t, int, const struct itimerspec *, struct itimerspec *));
 LW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *v,
                             struct itimerspec *old)
 {
-    int r = LW_RESOLVE(timer_settime)(id, flags, v, old);
+    int r = LW_REAL(timer_settime)(id, flags, v, old);
     if (r == 0 && v) {
         int e = errno;
         lw_timer_arm(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), ts_ns(&v->it_value) != 0,
@@ -115,10 +112,9 @@ LW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *v,
     return r;
 }
 
-LW_FD_REAL(int, timer_delete, (timer_t));
 LW_EXPORT int timer_delete(timer_t id)
 {
-    int r = LW_RESOLVE(timer_delete)(id);
+    int r = LW_REAL(timer_delete)(id);
     if (r == 0) {
         int e = errno;
         lw_timer_delete(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id));
@@ -127,10 +123,9 @@ LW_EXPORT int timer_delete(timer_t id)
     return r;
 }
 
-LW_FD_REAL(int, timer_getoverrun, (timer_t));
 LW_EXPORT int timer_getoverrun(timer_t id)
 {
-    int r = LW_RESOLVE(timer_getoverrun)(id);
+    int r = LW_REAL(timer_getoverrun)(id);
     if (r > 0) {
         int e = errno;
         lw_timer_expired(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), (uint64_t)r);
@@ -139,10 +134,9 @@ LW_EXPORT int timer_getoverrun(timer_t id)
     return r;
 }
 
-LW_FD_REAL(int, timerfd_create, (int, int));
 LW_EXPORT int timerfd_create(int clk, int flags)
 {
-    int fd = LW_RESOLVE(timerfd_create)(clk, flags);
+    int fd = LW_REAL(timerfd_create)(clk, flags);
     if (fd < 0)
         return fd;
     int e = errno;
@@ -159,11 +153,10 @@ LW_EXPORT int timerfd_create(int clk, int flags)
     return fd;
 }
 
-LW_FD_REAL(int, timerfd_settime, (int, int, const struct itimerspec *, struct itimerspec *));
 LW_EXPORT int timerfd_settime(int fd, int flags, const struct itimerspec *v,
                               struct itimerspec *old)
 {
-    int r = LW_RESOLVE(timerfd_settime)(fd, flags, v, old);
+    int r = LW_REAL(timerfd_settime)(fd, flags, v, old);
     struct lw_fd_rec *rec;
     if (r == 0 && v && (rec = lw_fd_get(fd)) != NULL)
         lw_timer_arm(atomic_load_explicit(&rec->timer, memory_order_relaxed),
@@ -190,10 +183,9 @@ static void rearm(enum lw_timer_kind kind, int which, uint64_t value_ns, uint64_
     lw_timer_arm(idx, true, interval_ns);
 }
 
-LW_FD_REAL(unsigned, alarm, (unsigned));
 LW_EXPORT unsigned alarm(unsigned secs)
 {
-    unsigned r = LW_RESOLVE(alarm)(secs);
+    unsigned r = LW_REAL(alarm)(secs);
     int e = errno;
     lw_timer_delete(lw_timer_find(LW_TIMER_ITIMER, ITIMER_REAL)); /* same kernel timer */
     rearm(LW_TIMER_ALARM, ITIMER_REAL, (uint64_t)secs * 1000000000ull, 0);
@@ -201,10 +193,9 @@ LW_EXPORT unsigned alarm(unsigned secs)
     return r;
 }
 
-LW_FD_REAL(int, setitimer, (__itimer_which_t, const struct itimerval *, struct itimerval *));
 LW_EXPORT int setitimer(__itimer_which_t which, const struct itimerval *v, struct itimerval *old)
 {
-    int r = LW_RESOLVE(setitimer)(which, v, old);
+    int r = LW_REAL(setitimer)(which, v, old);
     if (r == 0 && v) {
         int e = errno;
         uint64_t val = (uint64_t)v->it_value.tv_sec * 1000000000ull +

@@ -9,7 +9,7 @@
  * Must never: lock, allocate, read a clock or unwind on the uncontended
  * lock path (the real trylock decides), or change a return value or errno.
  */
-#include "lw_internal.h"
+#include "lw_hooks.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -17,12 +17,6 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#define LW_ENSURE(name)                                                                   \
-    do {                                                                                  \
-        if (LW_UNLIKELY(!lw_real_##name))                                                 \
-            lw_real_init();                                                               \
-    } while (0)
 
 #define LW_CALLER __builtin_return_address(0)
 #define LW_UNPAREN(...) __VA_ARGS__

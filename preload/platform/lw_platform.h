@@ -24,6 +24,9 @@
 #define LW_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LW_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The real functions behind the interposed names (one list). */
+#include "lw_intercept.h"
+
 /* ---- raw system calls ---- */
 long lw_sys6(long nr, long a, long b, long c, long d, long e, long f);
 #define lw_sys(nr, a, b, c) lw_sys6((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)

@@ -24,14 +24,7 @@ enum lw_exit {
 };
 
 /* ---- verdicts (lw_verdict.c) ---- */
-enum lw_status {
-    LW_ST_NONE = 0,
-    LW_ST_LEAKED,
-    LW_ST_UNJOINED,
-    LW_ST_STUCK,
-    LW_ST_PARKED,   /* would be leaked, but waits on an object a live context owns */
-};
-
+/* enum lw_status (lw_vocab.h): per-record verdict, LW_ST_NONE when none. */
 struct lw_judgement {
     enum lw_status *threads, *timers, *sockets;  /* parallel to the snapshot arrays */
     char **thread_detail;  /* stuck: why; parked: on what; else NULL (malloc'd) */
@@ -42,13 +35,42 @@ void lw_judge(const struct lw_snapshot *s, int64_t grace_ms, struct lw_judgement
 void lw_judgement_free(const struct lw_snapshot *s, struct lw_judgement *j);
 bool lw_is_exit_snapshot(const struct lw_snapshot *s);
 
-/* ---- sites (lw_site.c) ---- */
-#define LW_SITE_FRAMES 8
-
+/* ---- frames (lw_frames.c) ----
+ * Which frames belong to whom, the symbolized stacks reports show, and what
+ * a thread runs. */
 /* A frame belongs to leakwatch, libc, ld.so or libstdc++'s thread start:
  * skipped in site signatures and report locations. */
 bool lw_frame_is_runtime(const char *module, const char *function);
 bool lw_frame_is_leakwatch(const char *module);
+/* Thread-start plumbing, dropped at the outer end of displayed stacks:
+ * libc/ld.so frames, _start, start_thread, clone*, libstdc++'s trampoline,
+ * std::thread's invoker templates, Python's pythread_wrapper/thread_run. */
+bool lw_frame_is_outer_plumbing(const char *module, const char *function);
+/* Symbolized name of a function-address frame (start routine, callback). */
+const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f);
+/* Symbolizes stack index si (may be -1 -> empty) into a model stack for
+ * display, trimmed by lw_sym_stack_trim. The _ex form returns how many
+ * plumbing frames were trimmed at the outer end (> 0: the stack reaches
+ * the thread's start). */
+void lw_stack_symbolize(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out);
+size_t lw_stack_symbolize_ex(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out);
+void lw_sym_stack_free(struct lw_sym_stack *st);
+/* Drops leakwatch frames anywhere, outer plumbing, and libstdc++'s
+ * _M_start_thread at the inner end; never empties a stack that had
+ * frames outside leakwatch. Returns the number of outer frames dropped. */
+size_t lw_sym_stack_trim(struct lw_sym_stack *st);
+/* What thread tid runs, for titles and creator chains: its start routine's
+ * name, or when that is plumbing (std::thread's trampoline, no symbol) the
+ * first user frame above the plumbing in its blocked stack or in the
+ * creation stack of something it created, else "std::thread from CALLER".
+ * malloc'd; NULL when nothing better than the raw frame is known. */
+char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t tid, bool has_start,
+                      const struct lw_frame_ref *start);
+
+/* ---- sites (lw_site.c) ----
+ * Stable signatures over the names of frames (lw_frames.c decides which
+ * frames count); nothing here symbolizes for display. */
+#define LW_SITE_FRAMES 8
 /* Name used in site signatures: clone suffixes (.constprop.0, .isra.0,
  * .part.0, .cold) removed. Writes into buf. */
 const char *lw_site_name(const char *function, char *buf, size_t len);
@@ -61,33 +83,6 @@ uint64_t lw_site_thread(struct lw_symbolizer *z, const struct lw_snapshot *s, si
 uint64_t lw_site_timer(struct lw_symbolizer *z, const struct lw_snapshot *s, size_t i);
 uint64_t lw_site_socket(struct lw_symbolizer *z, const struct lw_snapshot *s, size_t i);
 void lw_site_hex(uint64_t site, char out[17]);
-
-/* Symbolized name of a function-address frame (start routine, callback). */
-const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f);
-/* Symbolizes stack index si (may be -1 -> empty) into a model stack for
- * display, trimmed by lw_sym_stack_trim. The _ex form returns how many
- * plumbing frames were trimmed at the outer end (> 0: the stack reaches
- * the thread's start). */
-void lw_stack_symbolize(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out);
-size_t lw_stack_symbolize_ex(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out);
-void lw_sym_stack_free(struct lw_sym_stack *st);
-
-/* ---- display frames and thread entries (lw_frames.c) ---- */
-/* Thread-start plumbing, dropped at the outer end of displayed stacks:
- * libc/ld.so frames, _start, start_thread, clone*, libstdc++'s trampoline,
- * std::thread's invoker templates, Python's pythread_wrapper/thread_run. */
-bool lw_frame_is_outer_plumbing(const char *module, const char *function);
-/* Drops leakwatch frames anywhere, outer plumbing, and libstdc++'s
- * _M_start_thread at the inner end; never empties a stack that had
- * frames outside leakwatch. Returns the number of outer frames dropped. */
-size_t lw_sym_stack_trim(struct lw_sym_stack *st);
-/* What thread tid runs, for titles and creator chains: its start routine's
- * name, or when that is plumbing (std::thread's trampoline, no symbol) the
- * first user frame above the plumbing in its blocked stack or in the
- * creation stack of something it created, else "std::thread from CALLER".
- * malloc'd; NULL when nothing better than the raw frame is known. */
-char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t tid, bool has_start,
-                      const struct lw_frame_ref *start);
 
 /* ---- instances and findings (lw_finding.c) ---- */
 enum lw_diff_state { LW_NEW, LW_PERSISTING, LW_FIXED };
@@ -123,7 +118,6 @@ void lw_finding_free(struct lw_finding *f);
 /* Creator chain starting at context index ci (inclusive when include_self). */
 void lw_creators_fill(struct lw_symbolizer *z, const struct lw_snapshot *s, int ci, bool include_self,
                       struct lw_creator **out, size_t *n);
-unsigned lw_fail_bit(enum lw_kind k, enum lw_verdict v);
 /* "cond 0x..", "mutex 0x.. held by thread N", "fd 7 (tcp a -> b)"; malloc'd or NULL. */
 char *lw_blocked_object(const struct lw_snapshot *s, const struct lw_snap_blocked *b);
 
@@ -184,7 +178,11 @@ struct lw_diff_opts {
 /* before may be NULL (empty baseline). Never fails. */
 struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *before, const struct lw_snapshot *after,
                           const struct lw_diff_opts *o);
-/* Number of new findings that count for --fail-on (not accepted). */
+/* Decides, once, what fails: sets every finding's `fails` and the report's
+ * `failing`/`fails` from the --fail-on mask (lw_diff calls it; call it
+ * again with 0 after the new findings were written as a baseline). */
+void lw_report_decide(struct lw_report *r, unsigned fail_on);
+/* Number of new findings (sites) whose `fails` is set. */
 size_t lw_report_failing(const struct lw_report *r);
 void lw_report_free(struct lw_report *r);
 void lw_report_warn(struct lw_report *r, const char *line);

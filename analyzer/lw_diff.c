@@ -183,7 +183,7 @@ struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *bef
     r->after_path = lw_xstrdup(after->path);
     r->before_pid = before ? (int)before->pid : 0;
     r->after_pid = (int)after->pid;
-    r->after_trigger = lw_xstrdup(after->trigger);
+    r->after_trigger = after->trigger;
     r->exe = lw_xstrdup(after->exe);
     r->grace_ms = o->grace_ms;
     r->fail_on = o->fail_on;
@@ -256,15 +256,35 @@ struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *bef
     lw_analysis_free(&A);
     if (before)
         lw_analysis_free(&B);
+    lw_report_decide(r, o->fail_on);
     return r;
+}
+
+/* The one place that decides what fails (docs/design.md §4.1): a new
+ * finding whose kind/verdict bit is in fail_on (baseline-accepted and
+ * suppressed instances never reach new_findings). */
+void lw_report_decide(struct lw_report *r, unsigned fail_on)
+{
+    r->fail_on = fail_on;
+    r->failing = 0;
+    for (size_t i = 0; i < r->n_new; i++) {
+        struct lw_finding *f = &r->new_findings[i];
+        f->fails = (lw_fail_bit(f->kind, f->verdict) & fail_on) != 0;
+        if (f->fails)
+            r->failing += f->count;
+    }
+    for (size_t i = 0; i < r->n_persisting; i++)
+        r->persisting[i].fails = false;
+    for (size_t i = 0; i < r->n_fixed; i++)
+        r->fixed[i].fails = false;
+    r->fails = r->failing > 0;
 }
 
 size_t lw_report_failing(const struct lw_report *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n_new; i++)
-        if (lw_fail_bit(r->new_findings[i].kind, r->new_findings[i].verdict) & r->fail_on)
-            n++;
+        n += r->new_findings[i].fails;
     return n;
 }
 
@@ -281,7 +301,6 @@ void lw_report_free(struct lw_report *r)
         return;
     free(r->before_path);
     free(r->after_path);
-    free(r->after_trigger);
     free(r->exe);
     free_findings(r->new_findings, r->n_new);
     free_findings(r->persisting, r->n_persisting);

@@ -35,36 +35,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int parse_fail_on(const char *arg, unsigned *out)
-{
-    static const struct {
-        const char *w;
-        unsigned bit;
-    } words[] = {{"thread", LW_FAIL_THREAD},     {"threads", LW_FAIL_THREAD}, {"timer", LW_FAIL_TIMER},
-                 {"timers", LW_FAIL_TIMER},      {"socket", LW_FAIL_SOCKET},  {"sockets", LW_FAIL_SOCKET},
-                 {"unjoined", LW_FAIL_UNJOINED}, {"stuck", LW_FAIL_STUCK},    {"all", LW_FAIL_ALL},
-                 {"none", 0}};
-    unsigned m = 0;
-    const char *p = arg;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        size_t k = 0;
-        for (; k < sizeof words / sizeof words[0]; k++)
-            if (strlen(words[k].w) == n && strncmp(words[k].w, p, n) == 0)
-                break;
-        if (k == sizeof words / sizeof words[0]) {
-            fprintf(stderr, "leakwatch-diff: --fail-on: unknown kind \"%.*s\" (thread, timer, socket, unjoined, stuck)\n",
-                    (int)n, p);
-            return -1;
-        }
-        m |= words[k].bit;
-        p += n + (e ? 1 : 0);
-    }
-    *out = m;
-    return 0;
-}
-
 static int parse_num(const char *opt, const char *arg, long long max, long long *out)
 {
     char *end;
@@ -117,10 +87,14 @@ int main(int argc, char **argv)
                 return LW_EXIT_ERROR;
             break;
         case OPT_SUPP: supp_path = optarg; break;
-        case OPT_FAIL_ON:
-            if (parse_fail_on(optarg, &fail_on) < 0)
+        case OPT_FAIL_ON: {
+            char ferr[256];
+            if (lw_fail_on_parse(optarg, &fail_on, ferr, sizeof ferr) < 0) {
+                fprintf(stderr, "leakwatch-diff: --fail-on: %s\n", ferr);
                 return LW_EXIT_ERROR;
+            }
             break;
+        }
         case OPT_BASELINE: base_path = optarg; break;
         case OPT_WRITE_BASELINE: write_base = optarg; break;
         case OPT_FORCE: force = true; break;
@@ -201,13 +175,12 @@ int main(int argc, char **argv)
         .baseline = base_path ? &base : NULL,
     };
     r = lw_diff(z, before, after, &o);
-    size_t failing = lw_report_failing(r);
     if (write_base) {
         if (lw_baseline_write(write_base, r, force, err, sizeof err) < 0)
             goto fail;
         fprintf(stderr, "leakwatch-diff: wrote %zu site%s to %s; they are accepted from now on\n", r->n_new,
                 r->n_new == 1 ? "" : "s", write_base);
-        failing = 0;
+        lw_report_decide(r, 0); /* accepted from now on: nothing fails, in any format */
     }
     if (out_path && !(out = fopen(out_path, "w"))) {
         snprintf(err, sizeof err, "%s: cannot write: %s", out_path, strerror(errno));
@@ -225,7 +198,7 @@ int main(int argc, char **argv)
                  strerror(rr < 0 ? -rr : errno ? errno : EIO));
         goto fail;
     }
-    rc = failing ? LW_EXIT_FINDINGS : LW_EXIT_CLEAN;
+    rc = r->fails ? LW_EXIT_FINDINGS : LW_EXIT_CLEAN;
     goto done;
 fail:
     fprintf(stderr, "leakwatch-diff: %s\n", err);

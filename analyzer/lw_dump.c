@@ -10,17 +10,6 @@
 #include "lw_analyze.h"
 #include "lw_arena.h"
 
-static const char *status_word(enum lw_status st)
-{
-    switch (st) {
-    case LW_ST_LEAKED: return "leaked";
-    case LW_ST_UNJOINED: return "unjoined";
-    case LW_ST_STUCK: return "stuck";
-    case LW_ST_PARKED: return "parked";
-    default: return NULL;
-    }
-}
-
 static void fmt_dur(char *buf, size_t len, int64_t ns)
 {
     if (ns < 0)
@@ -34,7 +23,7 @@ static void fmt_dur(char *buf, size_t len, int64_t ns)
 static bool same_thread_group(const struct lw_snapshot *s, const struct lw_judgement *j, size_t a, size_t b)
 {
     const struct lw_snap_thread *x = &s->threads[a], *y = &s->threads[b];
-    if (j->threads[a] != j->threads[b] || strcmp(x->kind, y->kind) || strcmp(x->state, y->state) ||
+    if (j->threads[a] != j->threads[b] || x->kind != y->kind || x->state != y->state ||
         x->creation_stack != y->creation_stack || x->has_start != y->has_start)
         return false;
     if (x->has_start && (x->start.module != y->start.module || x->start.offset != y->start.offset))
@@ -56,7 +45,7 @@ static char *state_text(const struct lw_snapshot *s, size_t i, int64_t max_ns)
         free(obj);
         return r;
     }
-    if (strcmp(t->state, "exited") == 0)
+    if (t->state == LW_TS_EXITED)
         return lw_xasprintf("exited %s ago%s%s", d, t->joined ? ", joined" : "", t->detached ? ", detached" : "");
     return lw_xstrdup("running");
 }
@@ -64,7 +53,7 @@ static char *state_text(const struct lw_snapshot *s, size_t i, int64_t max_ns)
 static int cmp_groups(const void *a, const void *b)
 {
     const struct lw_dump_group *x = a, *y = b;
-    bool xm = strcmp(x->kind, "main") == 0, ym = strcmp(y->kind, "main") == 0;
+    bool xm = x->kind == LW_TK_MAIN, ym = y->kind == LW_TK_MAIN;
     if (xm != ym)
         return xm ? -1 : 1;
     if (x->count != y->count)
@@ -78,7 +67,7 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
     d->path = lw_xstrdup(s->path);
     d->pid = (int)s->pid;
     d->exe = lw_xstrdup(s->exe);
-    d->trigger = lw_xstrdup(s->trigger);
+    d->trigger = s->trigger;
     d->nthreads = s->nthreads;
     d->ntimers = s->ntimers;
     d->nsockets = s->nsockets;
@@ -120,13 +109,12 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         size_t i = rep[g];
         const struct lw_snap_thread *t = &s->threads[i];
         G->state = state_text(s, i, maxd[g]);
-        const char *v = status_word(j.threads[i]);
-        G->verdict = lw_xstrdup(v);
+        G->verdict = j.threads[i];
         G->name = lw_xstrdup(t->name);
         G->start_routine = lw_thread_entry(z, s, t->tid, t->has_start, &t->start);
-        if (!G->start_routine && strcmp(t->kind, "main") == 0)
+        if (!G->start_routine && t->kind == LW_TK_MAIN)
             G->start_routine = lw_xstrdup("main");
-        G->kind = lw_xstrdup(t->kind);
+        G->kind = t->kind;
         for (int c = t->ctx_idx; c >= 0; c = s->ctxs[c].parent_idx)
             if (s->ctxs[c].label) {
                 G->ctx_label = lw_xstrdup(s->ctxs[c].label);
@@ -150,14 +138,14 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         n->id = (int)x->id;
         n->parent = x->parent_idx;  /* index into ctxs, as the model says */
         n->label = lw_xstrdup(x->label);
-        n->kind = lw_xstrdup(x->kind);
+        n->kind = x->kind;
         n->owner_tid = (int)x->owner_tid;
         n->owner_function = x->parent_idx < 0 ? lw_xstrdup("main")
                             : lw_thread_entry(z, s, x->owner_tid, x->has_owner_start, &x->owner_start);
         if (x->cancelled_ns >= 0) {
             char dd[32];
             fmt_dur(dd, sizeof dd, s->taken_mono_ns - x->cancelled_ns);
-            n->cancel = lw_xasprintf("cancelled %s ago (%s)", dd, x->cause ? x->cause : "?");
+            n->cancel = lw_xasprintf("cancelled %s ago (%s)", dd, x->cause != LW_CAUSE_NONE ? lw_cause_name(x->cause) : "?");
         }
     }
     for (size_t i = 0; i < s->nthreads; i++)
@@ -181,10 +169,8 @@ void lw_dump_free(struct lw_dump *d)
         struct lw_dump_group *G = &d->groups[g];
         free(G->tids);
         free(G->state);
-        free(G->verdict);
         free(G->name);
         free(G->start_routine);
-        free(G->kind);
         free(G->ctx_label);
         lw_sym_stack_free(&G->stack);
         lw_sym_stack_free(&G->creation_stack);
@@ -197,13 +183,11 @@ void lw_dump_free(struct lw_dump *d)
     free(d->groups);
     for (size_t c = 0; c < d->nctxs; c++) {
         free(d->ctxs[c].label);
-        free(d->ctxs[c].kind);
         free(d->ctxs[c].owner_function);
         free(d->ctxs[c].cancel);
     }
     free(d->ctxs);
     free(d->path);
     free(d->exe);
-    free(d->trigger);
     free(d);
 }

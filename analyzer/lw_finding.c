@@ -13,15 +13,6 @@
 #include "lw_analyze.h"
 #include "lw_arena.h"
 
-unsigned lw_fail_bit(enum lw_kind k, enum lw_verdict v)
-{
-    if (v == LW_VERDICT_UNJOINED)
-        return LW_FAIL_UNJOINED;
-    if (v == LW_VERDICT_STUCK)
-        return LW_FAIL_STUCK;
-    return k == LW_KIND_TIMER ? LW_FAIL_TIMER : k == LW_KIND_SOCKET ? LW_FAIL_SOCKET : LW_FAIL_THREAD;
-}
-
 static enum lw_verdict verdict_of(enum lw_status st)
 {
     return st == LW_ST_UNJOINED ? LW_VERDICT_UNJOINED : st == LW_ST_STUCK ? LW_VERDICT_STUCK : LW_VERDICT_LEAKED;
@@ -120,7 +111,7 @@ void lw_creators_fill(struct lw_symbolizer *z, const struct lw_snapshot *s, int 
             *out = lw_xrealloc(*out, cap * sizeof(**out));
         }
         char *fn;
-        if (c->parent_idx < 0 || strcmp(c->kind, "root") == 0)
+        if (c->parent_idx < 0 || c->kind == LW_CK_ROOT)
             fn = lw_xstrdup("main");
         else if (!(fn = lw_thread_entry(z, s, c->owner_tid, c->has_owner_start, &c->owner_start)))
             fn = frame_name(z, s, c->has_owner_start, &c->owner_start);
@@ -170,13 +161,13 @@ char *lw_blocked_object(const struct lw_snapshot *s, const struct lw_snap_blocke
             len += snprintf(buf + len, sizeof buf - (size_t)len, "%s %lld", i ? "," : "", (long long)b->fds[i]);
         return lw_xstrdup(buf);
     }
-    if (strcmp(b->family, "join") == 0 && b->join_target_tid >= 0)
+    if (b->family == LW_FAMILY_JOIN && b->join_target_tid >= 0)
         return lw_xasprintf("thread %lld", (long long)b->join_target_tid);
     if (b->object >= 0) {
         if (b->holder_tid >= 0)
-            return lw_xasprintf("%s 0x%llx held by thread %lld", b->family, (unsigned long long)b->object,
+            return lw_xasprintf("%s 0x%llx held by thread %lld", lw_family_name(b->family), (unsigned long long)b->object,
                                 (long long)b->holder_tid);
-        return lw_xasprintf("%s 0x%llx", b->family, (unsigned long long)b->object);
+        return lw_xasprintf("%s 0x%llx", lw_family_name(b->family), (unsigned long long)b->object);
     }
     return NULL;
 }
@@ -204,7 +195,7 @@ static void fill_context(struct lw_finding *f, const struct lw_snapshot *s, int 
         return;
     const struct lw_snap_ctx *c = &s->ctxs[ci];
     if (c->cancelled_ns >= 0) {
-        f->ctx_cause = lw_xstrdup(c->cause ? c->cause : "exited");
+        f->ctx_cause = c->cause != LW_CAUSE_NONE ? c->cause : LW_CAUSE_EXITED;
         f->ctx_cancelled_ago_ms = (s->taken_mono_ns - c->cancelled_ns) / 1000000;
         if (f->ctx_cancelled_ago_ms < 0)
             f->ctx_cancelled_ago_ms = 0;
@@ -250,7 +241,7 @@ static void fill_thread(struct lw_symbolizer *z, struct lw_finding *f, struct lw
     if (t->is_blocked) {
         f->blocked = true;
         f->blocked_call = lw_xstrdup(t->blocked.call);
-        f->blocked_family = lw_xstrdup(t->blocked.family);
+        f->blocked_family = t->blocked.family;
         f->blocked_object = lw_blocked_object(s, &t->blocked);
         f->blocked_timeout_infinite = t->blocked.timeout_ns < 0;
         lw_stack_symbolize(z, s, t->blocked.stack, &f->blocked_stack);
@@ -328,6 +319,7 @@ static void fill_socket(struct lw_symbolizer *z, struct lw_finding *f, struct lw
 void lw_finding_fill(struct lw_symbolizer *z, struct lw_finding *f, struct lw_inst *const *g, size_t n)
 {
     memset(f, 0, sizeof(*f));
+    f->ctx_cause = LW_CAUSE_NONE;
     f->kind = g[0]->kind;
     f->verdict = g[0]->verdict;
     f->site = lw_xmalloc(17);
@@ -354,10 +346,8 @@ void lw_finding_free(struct lw_finding *f)
     free(f->start_routine);
     lw_sym_stack_free(&f->creation_stack);
     free(f->blocked_call);
-    free(f->blocked_family);
     free(f->blocked_object);
     lw_sym_stack_free(&f->blocked_stack);
-    free(f->ctx_cause);
     free(f->ctx_label);
     for (size_t i = 0; i < f->ncreators; i++) {
         free(f->creators[i].function);

@@ -1,6 +1,10 @@
-/* lw_frames.c — what a displayed stack shows, and what a thread runs.
+/* lw_frames.c — the frame concept: whose a frame is, what a displayed stack
+ * shows, and what a thread runs.
  *
- * Owns: trimming symbolized stacks for display, so a report shows the
+ * Owns: classifying frames (leakwatch's own, the C runtime, thread-start
+ * plumbing) for both site signatures (lw_site.c asks lw_frame_is_runtime)
+ * and display; symbolizing stack records into model stacks; trimming them
+ * for display, so a report shows the
  * user's code: leakwatch's own frames (the hooks, lw_thread_start) go
  * wherever they are; thread-start plumbing goes at the outer end (libc's
  * start_thread / clone3 / __libc_start_main, _start, libstdc++'s
@@ -11,8 +15,9 @@
  * plumbing (std::thread): the first user frame above the plumbing in a stack
  * that reaches the thread's start.
  *
- * Must never: influence sites (lw_site.c hashes the raw frames, so trimming
- * rules can improve without changing any site), or trim a stack to nothing
+ * Must never: let display trimming influence sites (lw_site.c hashes the
+ * untrimmed frames, so trimming rules can improve without changing any
+ * site), call into lw_site.c, or trim a stack to nothing
  * (a stack made only of plumbing is shown as it is).
  */
 #include <stdio.h>
@@ -21,12 +26,6 @@
 
 #include "lw_analyze.h"
 #include "lw_arena.h"
-
-static const char *base_name(const char *path)
-{
-    const char *b = path ? strrchr(path, '/') : NULL;
-    return b ? b + 1 : path;
-}
 
 static bool is_libc(const char *b)
 {
@@ -44,9 +43,36 @@ static bool is_python(const char *b)
     return b && (strncmp(b, "python", 6) == 0 || strncmp(b, "libpython", 9) == 0);
 }
 
+bool lw_frame_is_leakwatch(const char *module)
+{
+    return module && strncmp(lw_base_name(module), "libleakwatch", 12) == 0;
+}
+
+bool lw_frame_is_runtime(const char *module, const char *function)
+{
+    if (!module)
+        return false;
+    const char *b = lw_base_name(module);
+    if (strncmp(b, "libleakwatch", 12) == 0 || strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
+        strncmp(b, "libpthread", 10) == 0 || strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "ld-", 3) == 0 ||
+        strncmp(b, "ld.so", 5) == 0)
+        return true;
+    /* libstdc++: only the thread start machinery (std::thread's
+     * _M_start_thread and the trampoline), not user-visible library code. */
+    if (is_libstdcxx(b))
+        return !function || strstr(function, "_M_start_thread") || strstr(function, "execute_native_thread_routine");
+    return false;
+}
+
+const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f)
+{
+    const struct lw_symres *r = lw_symbolize(z, s, f, false);
+    return r->locs[r->n - 1].function;
+}
+
 bool lw_frame_is_outer_plumbing(const char *module, const char *function)
 {
-    const char *b = base_name(module);
+    const char *b = lw_base_name(module);
     /* Below a thread's start routine (or main) libc only starts threads. */
     if (b && is_libc(b))
         return true;
@@ -72,7 +98,7 @@ bool lw_frame_is_outer_plumbing(const char *module, const char *function)
 /* A start routine that says nothing about the user's code. */
 static bool start_is_plumbing(const char *module, const char *function)
 {
-    return !function || is_libstdcxx(base_name(module)) || strstr(function, "execute_native_thread_routine");
+    return !function || is_libstdcxx(lw_base_name(module)) || strstr(function, "execute_native_thread_routine");
 }
 
 static void frame_free(struct lw_sym_frame *f)
@@ -96,7 +122,7 @@ size_t lw_sym_stack_trim(struct lw_sym_stack *st)
     while (end > 0 && lw_frame_is_outer_plumbing(st->frames[end - 1].module, st->frames[end - 1].function))
         end--;
     size_t begin = 0;
-    while (begin < end && is_libstdcxx(base_name(st->frames[begin].module)) && st->frames[begin].function &&
+    while (begin < end && is_libstdcxx(lw_base_name(st->frames[begin].module)) && st->frames[begin].function &&
            strstr(st->frames[begin].function, "_M_start_thread"))
         begin++;
     if (begin == end)  /* only plumbing: better than "(no stack)" */
@@ -159,7 +185,7 @@ char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int6
     /* 1. The thread's own blocked stack, when it reaches the start. */
     const struct lw_snap_thread *self = NULL;
     for (size_t i = 0; i < s->nthreads; i++)
-        if (s->threads[i].tid == tid && (!self || strcmp(s->threads[i].state, "exited") != 0))
+        if (s->threads[i].tid == tid && (!self || s->threads[i].state != LW_TS_EXITED))
             self = &s->threads[i];
     char *r = self && self->is_blocked ? stack_entry(z, s, self->blocked.stack) : NULL;
     /* 2. A thread it created: that creation stack is this thread's stack. */
@@ -176,4 +202,54 @@ char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int6
     if (!r && self)
         r = ctor_caller(z, s, self->creation_stack);
     return r;
+}
+
+size_t lw_stack_symbolize_ex(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
+{
+    out->n = 0;
+    out->frames = NULL;
+    if (si < 0)
+        return 0;
+    const struct lw_snap_stack *st = &s->stacks[si];
+    size_t cap = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct lw_frame_ref *f = &st->frames[i];
+        const struct lw_symres *r = lw_symbolize(z, s, f, i > 0);
+        for (size_t k = 0; k < r->n; k++) {
+            if (out->n == cap) {
+                cap = cap ? cap * 2 : 16;
+                out->frames = lw_xrealloc(out->frames, cap * sizeof(*out->frames));
+            }
+            const struct lw_symloc *l = &r->locs[k];
+            out->frames[out->n++] = (struct lw_sym_frame){
+                .ip = f->ip,
+                .function = lw_xstrdup(l->function),
+                .file = lw_xstrdup(l->file),
+                .line = l->line,
+                .module = lw_xstrdup(r->module),
+                .offset = f->offset,
+                .inlined = l->inlined,
+            };
+        }
+    }
+    /* The shim's own frames and the thread-start plumbing say nothing
+     * about the user's code (lw_frames.c). */
+    return lw_sym_stack_trim(out);
+}
+
+void lw_stack_symbolize(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
+{
+    (void)lw_stack_symbolize_ex(z, s, si, out);
+}
+
+void lw_sym_stack_free(struct lw_sym_stack *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        free(st->frames[i].function);
+        free(st->frames[i].file);
+        free(st->frames[i].module);
+    }
+    free(st->frames);
+    st->frames = NULL;
+    st->n = 0;
 }

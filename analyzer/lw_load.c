@@ -134,17 +134,19 @@ static int get_str(struct ld *l, json_t *obj, const char *prefix, const char *ke
 }
 
 /* A string that must be one of a fixed set of words (NULL-terminated). */
+/* A word of vocabulary v (lw_vocab.h) as its index; -1 when absent. */
 static int get_enum(struct ld *l, json_t *obj, const char *prefix, const char *key, bool required,
-                    const char *const *words, const char **out)
+                    const struct lw_vocab *v, int *out)
 {
-    if (get_str(l, obj, prefix, key, required, out) < 0)
+    const char *w;
+    *out = -1;
+    if (get_str(l, obj, prefix, key, required, &w) < 0)
         return -1;
-    if (!*out)
+    if (!w)
         return 0;
-    for (const char *const *w = words; *w; w++)
-        if (strcmp(*w, *out) == 0)
-            return 0;
-    return lw_fail_at(l, prefix, key, "unknown value \"%.40s\"", *out);
+    if ((*out = lw_vocab_find(v, w, strlen(w))) < 0)
+        return lw_fail_at(l, prefix, key, "unknown value \"%.40s\"", w);
+    return 0;
 }
 
 static int get_bool(struct ld *l, json_t *obj, const char *prefix, const char *key, bool *out)
@@ -330,8 +332,6 @@ static int load_stack(struct ld *l, json_t *st, const char *p, size_t i, void *e
     return 0;
 }
 
-static const char *const ctx_kinds[] = {"root", "thread", "explicit", NULL};
-static const char *const causes[] = {"exited", "pthread_cancel", "explicit", "process_exit", NULL};
 
 struct id_idx {
     int64_t id;
@@ -389,19 +389,20 @@ static int load_context(struct ld *l, json_t *c, const char *p, size_t i, void *
 {
     struct lw_snapshot *s = l->s;
     struct lw_snap_ctx *x = elem;
+    int kind, cause;
     if (get_int(l, c, p, "id", true, 1, &x->id) < 0 || get_int(l, c, p, "parent", false, 1, &x->parent) < 0 ||
         get_str(l, c, p, "label", false, &x->label) < 0 ||
-        get_enum(l, c, p, "kind", false, ctx_kinds, &x->kind) < 0 ||
+        get_enum(l, c, p, "kind", false, &lw_vocab_ctx_kind, &kind) < 0 ||
         get_int(l, c, p, "owner_tid", false, 0, &x->owner_tid) < 0 ||
         get_frame(l, c, p, "owner_start", &x->has_owner_start, &x->owner_start) < 0 ||
         get_int(l, c, p, "created_ns", false, 0, &x->created_ns) < 0 ||
         get_int(l, c, p, "cancelled_ns", false, 0, &x->cancelled_ns) < 0 ||
-        get_enum(l, c, p, "cause", false, causes, &x->cause) < 0 ||
+        get_enum(l, c, p, "cause", false, &lw_vocab_cause, &cause) < 0 ||
         get_int(l, c, p, "cancel_origin", false, 1, &x->cancel_origin) < 0 ||
         get_bool(l, c, p, "background", &x->background) < 0)
         return -1;
-    if (!x->kind)
-        x->kind = x->parent < 0 ? "root" : "thread";
+    x->kind = kind >= 0 ? (enum lw_ctx_kind)kind : x->parent < 0 ? LW_CK_ROOT : LW_CK_THREAD;
+    x->cause = (enum lw_cause)cause;
     if (x->parent < 0) {
         if (s->root_idx >= 0)
             return ld_fail(l, p, "a second root context (parent null); contexts[%d] is the first",
@@ -464,10 +465,6 @@ static int load_contexts(struct ld *l, json_t *root)
     return 0;
 }
 
-static const char *const thread_kinds[] = {"main", "tracked", "foreign", NULL};
-static const char *const thread_states[] = {"running", "blocked", "exited", NULL};
-static const char *const families[] = {"cond", "mutex", "rwlock", "sem", "barrier", "join", "sleep",
-                                       "socket", "poll", "read", "futex", "other", NULL};
 
 static int ctx_ref(struct ld *l, const char *prefix, const char *key, int64_t id, int *idx)
 {
@@ -482,7 +479,8 @@ static int ctx_ref(struct ld *l, const char *prefix, const char *key, int64_t id
 
 static int load_blocked(struct ld *l, json_t *b, const char *p, struct lw_snap_blocked *x)
 {
-    if (get_str(l, b, p, "call", true, &x->call) < 0 || get_enum(l, b, p, "family", false, families, &x->family) < 0 ||
+    int family;
+    if (get_str(l, b, p, "call", true, &x->call) < 0 || get_enum(l, b, p, "family", false, &lw_vocab_family, &family) < 0 ||
         get_str(l, b, p, "source", false, &x->source) < 0 || get_int(l, b, p, "object", false, 0, &x->object) < 0 ||
         get_int(l, b, p, "fd", false, 0, &x->fd) < 0 || get_int_list(l, b, p, "fds", &x->nfds, &x->fds) < 0 ||
         get_int(l, b, p, "object_owner", false, 1, &x->object_owner) < 0 ||
@@ -491,8 +489,7 @@ static int load_blocked(struct ld *l, json_t *b, const char *p, struct lw_snap_b
         get_int(l, b, p, "since_ns", false, 0, &x->since_ns) < 0 ||
         get_int(l, b, p, "timeout_ns", false, 0, &x->timeout_ns) < 0 || get_stack_ref(l, b, p, "stack", &x->stack) < 0)
         return -1;
-    if (!x->family)
-        x->family = "other";
+    x->family = family >= 0 ? (enum lw_family)family : LW_FAMILY_OTHER;
     return 0;
 }
 
@@ -501,8 +498,9 @@ static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *e
     (void)i;
     struct lw_snap_thread *x = elem;
     json_t *b, *attr;
+    int kind, state;
     if (get_int(l, t, p, "tid", true, 1, &x->tid) < 0 ||
-        get_enum(l, t, p, "kind", true, thread_kinds, &x->kind) < 0 ||
+        get_enum(l, t, p, "kind", true, &lw_vocab_thread_kind, &kind) < 0 ||
         get_str(l, t, p, "name", false, &x->name) < 0 ||
         get_frame(l, t, p, "start_routine", &x->has_start, &x->start) < 0 ||
         get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
@@ -510,7 +508,7 @@ static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *e
         get_int(l, t, p, "context", false, 1, &x->context) < 0 ||
         ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
         get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
-        get_enum(l, t, p, "state", true, thread_states, &x->state) < 0 ||
+        get_enum(l, t, p, "state", true, &lw_vocab_thread_state, &state) < 0 ||
         get_obj(l, t, p, "blocked", &b) < 0 || get_int(l, t, p, "waits", false, 0, &x->waits) < 0 ||
         get_int(l, t, p, "wakes_since_cancel", false, 0, &x->wakes_since_cancel) < 0 ||
         get_int(l, t, p, "exited_ns", false, 0, &x->exited_ns) < 0 ||
@@ -519,6 +517,8 @@ static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *e
         get_int(l, t, p, "cancel_requested_ns", false, 0, &x->cancel_requested_ns) < 0 ||
         get_obj(l, t, p, "attributed_to", &attr) < 0)
         return -1;
+    x->kind = (enum lw_thread_kind)kind;
+    x->state = (enum lw_thread_state)state;
     x->attributed_timer = -1;
     if (attr) {
         char ap[LW_PATH_MAX];
@@ -526,7 +526,7 @@ static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *e
         if (get_int(l, attr, ap, "timer", false, 0, &x->attributed_timer) < 0)
             return -1;
     }
-    x->is_blocked = strcmp(x->state, "blocked") == 0;
+    x->is_blocked = x->state == LW_TS_BLOCKED;
     if (x->is_blocked && !b)
         return ld_fail(l, p, "state is \"blocked\" but \"blocked\" is null");
     x->blocked.object = x->blocked.fd = x->blocked.object_owner = -1;
@@ -557,7 +557,7 @@ static int load_threads(struct ld *l, json_t *root)
     ix->e = lw_arena_alloc(&s->arena, (n ? n : 1) * sizeof(*ix->e));
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(s->threads[i].state, "exited") != 0)
+        if (s->threads[i].state != LW_TS_EXITED)
             ix->e[m++] = (struct id_idx){s->threads[i].tid, (int)i};
     qsort(ix->e, m, sizeof(*ix->e), cmp_id_idx);
     for (size_t i = 1; i < m; i++)
@@ -612,7 +612,6 @@ static int load_socket(struct ld *l, json_t *t, const char *p, size_t i, void *e
     return 0;
 }
 
-static const char *const triggers[] = {"start", "exit", "signal", "api", "interval", NULL};
 
 static int load_root(struct ld *l, json_t *root)
 {
@@ -628,10 +627,12 @@ static int load_root(struct ld *l, json_t *root)
                        (long long)json_integer_value(ver));
     struct lw_snapshot *s = l->s;
     json_t *taken;
+    int trigger;
     if (get_int(l, root, "", "pid", true, 1, &s->pid) < 0 || get_str(l, root, "", "exe", false, &s->exe) < 0 ||
-        get_enum(l, root, "", "trigger", true, triggers, &s->trigger) < 0 ||
+        get_enum(l, root, "", "trigger", true, &lw_vocab_trigger, &trigger) < 0 ||
         get_obj(l, root, "", "taken_at", &taken) < 0)
         return -1;
+    s->trigger = (enum lw_trigger)trigger;
     if (!taken)
         return ld_fail(l, "taken_at", "missing");
     if (get_int(l, taken, "taken_at", "monotonic_ns", true, 0, &s->taken_mono_ns) < 0 ||

@@ -5,15 +5,15 @@
  * frames skipped: leakwatch, libc, libpthread, ld.so, libstdc++'s thread
  * start; top LW_SITE_FRAMES frames) and the blocking family. Names only —
  * never addresses, offsets, tids or fds — so the same bug has the same site
- * across runs, ASLR and unrelated rebuilds. Must never: hash anything that
- * changes between runs of the same code.
+ * across runs, ASLR and unrelated rebuilds. Which frames are runtime frames
+ * is lw_frames.c's to say; this file only hashes. Must never: hash anything
+ * that changes between runs of the same code, or symbolize for display.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lw_analyze.h"
-#include "lw_arena.h"
 
 uint64_t lw_fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -37,33 +37,6 @@ void lw_site_hex(uint64_t site, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)site);
 }
 
-static const char *base_name(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    return b ? b + 1 : path;
-}
-
-bool lw_frame_is_leakwatch(const char *module)
-{
-    return module && strncmp(base_name(module), "libleakwatch", 12) == 0;
-}
-
-bool lw_frame_is_runtime(const char *module, const char *function)
-{
-    if (!module)
-        return false;
-    const char *b = base_name(module);
-    if (strncmp(b, "libleakwatch", 12) == 0 || strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
-        strncmp(b, "libpthread", 10) == 0 || strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "ld-", 3) == 0 ||
-        strncmp(b, "ld.so", 5) == 0)
-        return true;
-    /* libstdc++: only the thread start machinery (std::thread's
-     * _M_start_thread and the trampoline), not user-visible library code. */
-    if (strncmp(b, "libstdc++", 9) == 0)
-        return !function || strstr(function, "_M_start_thread") || strstr(function, "execute_native_thread_routine");
-    return false;
-}
-
 const char *lw_site_name(const char *function, char *buf, size_t len)
 {
     if (!function)
@@ -77,12 +50,6 @@ const char *lw_site_name(const char *function, char *buf, size_t len)
             *p = 0;
     }
     return buf;
-}
-
-const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f)
-{
-    const struct lw_symres *r = lw_symbolize(z, s, f, false);
-    return r->locs[r->n - 1].function;
 }
 
 /* Hashes the names of the first LW_SITE_FRAMES non-runtime frames of stack
@@ -104,7 +71,7 @@ static uint64_t hash_stack(struct lw_symbolizer *z, const struct lw_snapshot *s,
             if (l->function)
                 h = fnv_str(h, lw_site_name(l->function, buf, sizeof buf));
             else
-                h = fnv_str(h, r->module ? base_name(r->module) : "?");
+                h = fnv_str(h, r->module ? lw_base_name(r->module) : "?");
             taken++;
         }
     }
@@ -117,7 +84,7 @@ static uint64_t hash_fn(struct lw_symbolizer *z, const struct lw_snapshot *s, bo
     char buf[512];
     const char *fn = has ? lw_frame_function(z, s, f) : NULL;
     if (!fn && has && f->module >= 0)
-        fn = base_name(s->modules[f->module].path);
+        fn = lw_base_name(s->modules[f->module].path);
     return fnv_str(h, fn ? lw_site_name(fn, buf, sizeof buf) : "");
 }
 
@@ -127,7 +94,7 @@ uint64_t lw_site_thread(struct lw_symbolizer *z, const struct lw_snapshot *s, si
     uint64_t h = fnv_str(LW_FNV_OFFSET, "thread");
     h = hash_fn(z, s, t->has_start, &t->start, h);
     h = hash_stack(z, s, t->creation_stack, h);
-    const char *family = t->is_blocked ? t->blocked.family : st == LW_ST_UNJOINED ? "exited" : "running";
+    const char *family = t->is_blocked ? lw_family_name(t->blocked.family) : st == LW_ST_UNJOINED ? "exited" : "running";
     return fnv_str(h, family);
 }
 
@@ -146,54 +113,4 @@ uint64_t lw_site_socket(struct lw_symbolizer *z, const struct lw_snapshot *s, si
     uint64_t h = fnv_str(LW_FNV_OFFSET, "socket");
     h = fnv_str(h, k->kind);
     return hash_stack(z, s, k->creation_stack, h);
-}
-
-size_t lw_stack_symbolize_ex(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
-{
-    out->n = 0;
-    out->frames = NULL;
-    if (si < 0)
-        return 0;
-    const struct lw_snap_stack *st = &s->stacks[si];
-    size_t cap = 0;
-    for (size_t i = 0; i < st->n; i++) {
-        const struct lw_frame_ref *f = &st->frames[i];
-        const struct lw_symres *r = lw_symbolize(z, s, f, i > 0);
-        for (size_t k = 0; k < r->n; k++) {
-            if (out->n == cap) {
-                cap = cap ? cap * 2 : 16;
-                out->frames = lw_xrealloc(out->frames, cap * sizeof(*out->frames));
-            }
-            const struct lw_symloc *l = &r->locs[k];
-            out->frames[out->n++] = (struct lw_sym_frame){
-                .ip = f->ip,
-                .function = lw_xstrdup(l->function),
-                .file = lw_xstrdup(l->file),
-                .line = l->line,
-                .module = lw_xstrdup(r->module),
-                .offset = f->offset,
-                .inlined = l->inlined,
-            };
-        }
-    }
-    /* The shim's own frames and the thread-start plumbing say nothing
-     * about the user's code (lw_frames.c). */
-    return lw_sym_stack_trim(out);
-}
-
-void lw_stack_symbolize(struct lw_symbolizer *z, const struct lw_snapshot *s, int si, struct lw_sym_stack *out)
-{
-    (void)lw_stack_symbolize_ex(z, s, si, out);
-}
-
-void lw_sym_stack_free(struct lw_sym_stack *st)
-{
-    for (size_t i = 0; i < st->n; i++) {
-        free(st->frames[i].function);
-        free(st->frames[i].file);
-        free(st->frames[i].module);
-    }
-    free(st->frames);
-    st->frames = NULL;
-    st->n = 0;
 }

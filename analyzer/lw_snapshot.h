@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "lw_arena.h"
+#include "lw_vocab.h"
 
 struct lw_frame_ref {
     uint64_t ip;
@@ -39,19 +40,20 @@ struct lw_snap_ctx {
     int64_t parent;        /* -1 for the root */
     int parent_idx;        /* index into contexts, -1 when none/unknown */
     const char *label;
-    const char *kind;      /* root|thread|explicit */
+    enum lw_ctx_kind kind;
     int64_t owner_tid;     /* -1 unknown */
     bool has_owner_start;
     struct lw_frame_ref owner_start;
     int64_t created_ns;
     int64_t cancelled_ns;  /* -1 live */
-    const char *cause;
+    enum lw_cause cause;   /* LW_CAUSE_NONE when absent */
     int64_t cancel_origin; /* -1 none */
     bool background;
 };
 
 struct lw_snap_blocked {
-    const char *call, *family, *source;
+    const char *call, *source;
+    enum lw_family family; /* LW_FAMILY_OTHER when absent */
     int64_t object;        /* -1 none */
     int64_t fd;            /* -1 none */
     size_t nfds;
@@ -66,7 +68,7 @@ struct lw_snap_blocked {
 
 struct lw_snap_thread {
     int64_t tid;
-    const char *kind;      /* main|tracked|foreign */
+    enum lw_thread_kind kind;
     const char *name;
     bool has_start;
     struct lw_frame_ref start;
@@ -75,7 +77,7 @@ struct lw_snap_thread {
     int64_t context;       /* context id, -1 none */
     int ctx_idx;           /* index into contexts, -1 none */
     int creation_stack;    /* -1 none */
-    const char *state;     /* running|blocked|exited */
+    enum lw_thread_state state;
     bool is_blocked;
     struct lw_snap_blocked blocked;
     int64_t waits, wakes_since_cancel;
@@ -121,7 +123,7 @@ struct lw_snapshot {
     const char *path;       /* as given on the command line ("-" = stdin) */
     int64_t pid;
     const char *exe;
-    const char *trigger;    /* start|exit|signal|api|interval */
+    enum lw_trigger trigger;
     int64_t taken_mono_ns, taken_real_ns;
     size_t nmodules;  struct lw_snap_module *modules;
     size_t nstacks;   struct lw_snap_stack *stacks;

@@ -18,18 +18,18 @@
 
 bool lw_is_exit_snapshot(const struct lw_snapshot *s)
 {
-    return s->trigger && strcmp(s->trigger, "exit") == 0;
+    return s->trigger == LW_TRIGGER_EXIT;
 }
 
 static bool is_alive(const struct lw_snap_thread *t)
 {
-    return strcmp(t->state, "exited") != 0;
+    return t->state != LW_TS_EXITED;
 }
 
 static bool waits_on_mutex(const struct lw_snap_thread *t)
 {
     return t->is_blocked && t->blocked.holder_tid >= 0 &&
-           (strcmp(t->blocked.family, "mutex") == 0 || strcmp(t->blocked.family, "rwlock") == 0);
+           (t->blocked.family == LW_FAMILY_MUTEX || t->blocked.family == LW_FAMILY_RWLOCK);
 }
 
 /* Stuck: blocked (>= grace) on a mutex that can never be released: its
@@ -94,7 +94,7 @@ static bool was_cancel_target(const struct lw_snapshot *s, const struct lw_snap_
     if (t->ctx_idx < 0)
         return false;
     const struct lw_snap_ctx *c = &s->ctxs[t->ctx_idx];
-    return c->cause && strcmp(c->cause, "pthread_cancel") == 0 && c->cancel_origin == c->id;
+    return c->cause == LW_CAUSE_PTHREAD_CANCEL && c->cancel_origin == c->id;
 }
 
 /* Owner context cancelled at least g ago. At the exit snapshot a resource
@@ -111,14 +111,14 @@ static bool ctx_expired(const struct lw_snapshot *s, int ci, int64_t g, bool exi
     if (c->cancelled_ns < 0)
         return false;
     if (exit_snap)
-        return !(c->cause && strcmp(c->cause, "process_exit") == 0);
+        return c->cause != LW_CAUSE_PROCESS_EXIT;
     return s->taken_mono_ns - c->cancelled_ns >= g;
 }
 
 static enum lw_status judge_thread(const struct lw_snapshot *s, size_t i, int64_t g, bool exit_snap, char **detail)
 {
     const struct lw_snap_thread *t = &s->threads[i];
-    if (strcmp(t->kind, "tracked") != 0)
+    if (t->kind != LW_TK_TRACKED)
         return LW_ST_NONE;  /* main: never a finding; foreign: never on its own */
     if (!is_alive(t)) {
         if (t->exited_ns >= 0 && !t->joined && !t->detached && s->taken_mono_ns - t->exited_ns >= g)

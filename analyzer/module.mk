@@ -17,7 +17,7 @@ ANALYZER_LIB_SRCS := \
 # recursive (=): pkg-config runs in the recipe, after a fresh machine's
 # missing packages were installed, not when make reads this file
 ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) -liberty
-EXTRA_CFLAGS_analyzer += -Ianalyzer
+EXTRA_CFLAGS_analyzer += -Ianalyzer -Ireports
 
 ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))
 # The top Makefile reads reports/module.mk first, so REPORTS_SRCS is known.
@@ -43,7 +43,7 @@ $(SYMFIX): $(BUILD)/tests/analyzer/symfix.o $(BUILD)/tests/analyzer/symfix_cpp.o
 	g++ -pie -o $@ $^
 
 # Unit tests need the fixture and the analyzer headers.
-EXTRA_CFLAGS_tests += -Ianalyzer
+EXTRA_CFLAGS_tests += -Ianalyzer -Ireports
 test-unit-analyzer: $(SYMFIX)
 test-unit-analyzer: export LW_SYMFIX := $(SYMFIX)
 
@@ -59,10 +59,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_NAMES := snapshot supp baseline
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
-	-Iinclude -Ianalyzer -DLW_VERSION='"$(VERSION)"'
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_LIB_SRCS) $(wildcard analyzer/*.h)
+	-Iinclude -Ianalyzer -Ireports -DLW_VERSION='"$(VERSION)"'
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_LIB_SRCS) $(REPORTS_SRCS) $(wildcard analyzer/*.h reports/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ANALYZER_LIB_SRCS) $(ANALYZER_LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ANALYZER_LIB_SRCS) $(REPORTS_SRCS) $(ANALYZER_LDLIBS)
 # run one fuzzer: $(1) name, $(2) seconds
 lw_fuzz_run = mkdir -p $(BUILD)/fuzz/corpus_$(1) && \
 	timeout $$(( $(2) + 30 )) $(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(2) -timeout=10 -rss_limit_mb=2048 \

@@ -10,41 +10,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *lw_kind_name(enum lw_kind k)
+const char *lw_base_name(const char *path)
 {
-    switch (k) {
-    case LW_KIND_THREAD: return "thread";
-    case LW_KIND_TIMER: return "timer";
-    case LW_KIND_SOCKET: return "socket";
-    }
+    const char *b = path ? strrchr(path, '/') : NULL;
+    return b ? b + 1 : path;
+}
+
+const char *lw_proc_status_name(enum lw_proc_status st)
+{
+#define LW_PROC_NAME_(n, w) case LW_PROC_##n: return w;
+    switch (st) { LW_PROC_STATUS_LIST(LW_PROC_NAME_) default: break; }
+#undef LW_PROC_NAME_
     return "unknown";
 }
 
-const char *lw_verdict_name(enum lw_verdict v)
+static const struct lw_format_info formats[] = {
+#define LW_FORMAT_INFO_(id, name, alias, fn, gate_fn) {name, alias, fn, gate_fn},
+    LW_FORMAT_LIST(LW_FORMAT_INFO_)
+#undef LW_FORMAT_INFO_
+};
+
+const struct lw_format_info *lw_format_by_name(const char *name)
 {
-    switch (v) {
-    case LW_VERDICT_LEAKED: return "leaked";
-    case LW_VERDICT_UNJOINED: return "unjoined";
-    case LW_VERDICT_STUCK: return "stuck";
+    for (size_t i = 0; name && i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(name, formats[i].name) == 0 || (formats[i].alias && strcmp(name, formats[i].alias) == 0))
+            return &formats[i];
+    return NULL;
+}
+
+const char *lw_format_names(void)
+{
+    static char names[256];
+    if (!names[0]) {
+        size_t l = 0;
+        for (size_t i = 0; i < sizeof formats / sizeof formats[0] && l < sizeof names; i++)
+            l += (size_t)snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", formats[i].name);
     }
-    return "unknown";
+    return names;
 }
 
 lw_renderer_fn lw_renderer_by_name(const char *name)
 {
-    static const struct {
-        const char *name;
-        lw_renderer_fn fn;
-    } table[] = {
-        {"text", lw_render_text},   {"json", lw_render_json},         {"junit", lw_render_junit},
-        {"sarif", lw_render_sarif}, {"markdown", lw_render_markdown}, {"md", lw_render_markdown},
-    };
-    if (!name)
-        return NULL;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(name, table[i].name) == 0)
-            return table[i].fn;
-    return NULL;
+    const struct lw_format_info *f = lw_format_by_name(name);
+    return f ? f->render : NULL;
 }
 
 /* Lower is worse: a stuck thread can never recover, a leaked one keeps
@@ -55,6 +63,7 @@ static int verdict_rank(enum lw_verdict v)
     case LW_VERDICT_STUCK: return 0;
     case LW_VERDICT_LEAKED: return 1;
     case LW_VERDICT_UNJOINED: return 2;
+    default: break;
     }
     return 3;
 }
@@ -92,16 +101,12 @@ const struct lw_finding **lw_order_findings(const struct lw_finding *f, size_t n
     return v;
 }
 
-static unsigned idx3(unsigned x)
-{
-    return x < 3 ? x : 2;
-}
-
 void lw_tally_findings(struct lw_tally *t, const struct lw_finding *f, size_t n)
 {
     memset(t, 0, sizeof *t);
     for (size_t i = 0; f && i < n; i++) {
-        t->by[idx3(f[i].verdict)][idx3(f[i].kind)] += f[i].count;
+        if ((unsigned)f[i].verdict < LW_VERDICT_COUNT && (unsigned)f[i].kind < LW_KIND_COUNT)
+            t->by[f[i].verdict][f[i].kind] += f[i].count;
         t->total += f[i].count;
         t->sites++;
     }
@@ -119,18 +124,20 @@ void lw_put_what(FILE *out, const struct lw_finding *f, size_t count)
 
 void lw_put_tally(FILE *out, const struct lw_tally *t)
 {
-    /* Same order as the report: stuck, leaked, unjoined. */
-    static const enum lw_verdict order[] = {LW_VERDICT_STUCK, LW_VERDICT_LEAKED,
-                                            LW_VERDICT_UNJOINED};
+    /* Same order as the report: stuck, leaked, unjoined (verdict_rank). */
     bool first = true;
-    for (size_t i = 0; i < 3; i++)
-        for (unsigned k = 0; k < 3; k++) {
-            size_t c = t->by[order[i]][k];
-            if (!c)
+    for (int rank = 0; rank <= LW_VERDICT_COUNT; rank++)
+        for (unsigned v = 0; v < LW_VERDICT_COUNT; v++) {
+            if (verdict_rank((enum lw_verdict)v) != rank)
                 continue;
-            fprintf(out, "%s%zu ", first ? "" : ", ", c);
-            put_what_vk(out, order[i], (enum lw_kind)k, c);
-            first = false;
+            for (unsigned k = 0; k < LW_KIND_COUNT; k++) {
+                size_t c = t->by[v][k];
+                if (!c)
+                    continue;
+                fprintf(out, "%s%zu ", first ? "" : ", ", c);
+                put_what_vk(out, (enum lw_verdict)v, (enum lw_kind)k, c);
+                first = false;
+            }
         }
 }
 
@@ -163,21 +170,6 @@ char *lw_summary_str(const struct lw_report *r)
     return line;
 }
 
-bool lw_finding_fails(const struct lw_report *r, const struct lw_finding *f)
-{
-    unsigned mask = r->fail_on ? r->fail_on : LW_FAIL_ALL;
-    if (f->verdict == LW_VERDICT_UNJOINED)
-        return mask & LW_FAIL_UNJOINED;
-    if (f->verdict == LW_VERDICT_STUCK)
-        return mask & LW_FAIL_STUCK;
-    switch (f->kind) {
-    case LW_KIND_THREAD: return mask & LW_FAIL_THREAD;
-    case LW_KIND_TIMER: return mask & LW_FAIL_TIMER;
-    case LW_KIND_SOCKET: return mask & LW_FAIL_SOCKET;
-    }
-    return true;
-}
-
 void lw_fmt_duration(char *buf, size_t len, int64_t ms)
 {
     if (ms < 0)
@@ -193,12 +185,6 @@ void lw_fmt_duration(char *buf, size_t len, int64_t ms)
                  (ms % 3600000) / 60000);
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p;
-}
-
 void lw_put_frame(FILE *out, const struct lw_sym_frame *fr)
 {
     fprintf(out, "0x%016" PRIx64 " in ", fr->ip);
@@ -211,11 +197,11 @@ void lw_put_frame(FILE *out, const struct lw_sym_frame *fr)
                 fprintf(out, ":%d", fr->line);
         } else if (fr->module) {
             fputs(" (", out);
-            lw_put_text(out, base_name(fr->module));
+            lw_put_text(out, lw_base_name(fr->module));
             fprintf(out, "+0x%" PRIx64 ")", fr->offset);
         }
     } else if (fr->module) {
-        lw_put_text(out, base_name(fr->module));
+        lw_put_text(out, lw_base_name(fr->module));
         fprintf(out, "+0x%" PRIx64, fr->offset);
         if (fr->file) {
             putc(' ', out);
@@ -284,7 +270,7 @@ void lw_put_ids(FILE *out, const int *ids, size_t n, size_t first, size_t cap)
 /* Frames from leakwatch itself and from the C runtime never locate a bug. */
 static bool runtime_module(const char *module)
 {
-    const char *b = base_name(module);
+    const char *b = lw_base_name(module);
     if (!b)
         return false;
     return strncmp(b, "libleakwatch", 12) == 0 || strncmp(b, "libc.so", 7) == 0 ||
@@ -319,12 +305,21 @@ const struct lw_sym_frame *lw_user_frame(const struct lw_sym_stack *st)
 
 bool lw_family_adds(const struct lw_finding *f)
 {
-    const char *fam = f->blocked_family;
-    if (!fam || !*fam || strcmp(fam, "other") == 0)
+    if (!f->blocked || f->blocked_family == LW_FAMILY_OTHER)
         return false;
+    const char *fam = lw_family_name(f->blocked_family);
     /* The object starts with its kind ("cond 0x..", "fd 7 (..)", "thread
      * 12"), and most calls name their family ("nanosleep", "epoll_wait"). */
     if (f->blocked_object)
         return false;
     return !f->blocked_call || !strstr(f->blocked_call, fam);
+}
+
+void lw_put_gate_heading(FILE *out, const char *prefix, const struct lw_gate_proc *p)
+{
+    fprintf(out, "%s process %d (", prefix, p->pid);
+    lw_put_text(out, p->exe ? p->exe : "?");
+    fprintf(out, "): %s \xe2\x80\x94 ", lw_proc_status_name(p->status));
+    lw_put_text(out, p->note ? p->note : "");
+    fputs("\n\n", out);
 }

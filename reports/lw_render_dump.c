@@ -17,12 +17,13 @@ static void put_group(FILE *out, const struct lw_dump_group *g, const struct lw_
     int maxf = o ? o->max_frames : 0;
     bool color = o && o->color;
     const char *on = "", *off = color ? "\033[0m" : "";
-    if (color && g->verdict)
-        on = strcmp(g->verdict, "parked") == 0 ? "\033[1;36m" : "\033[1;31m";
+    const char *verdict = lw_status_name(g->verdict);
+    if (color && verdict)
+        on = g->verdict == LW_ST_PARKED ? "\033[1;36m" : "\033[1;31m";
     fprintf(out, "%s%zu thread%s", color ? "\033[1m" : "", g->count, g->count == 1 ? "" : "s");
     fputs(" @ ", out);
     lw_put_text(out, g->state ? g->state : "?");
-    fprintf(out, "%s  %s[%s]%s\n", off, on, g->verdict ? g->verdict : "\xe2\x80\x94", off);
+    fprintf(out, "%s  %s[%s]%s\n", off, on, verdict ? verdict : "\xe2\x80\x94", off);
     fputs("  ", out);
     bool any = false;
     if (g->name && *g->name) {
@@ -36,11 +37,9 @@ static void put_group(FILE *out, const struct lw_dump_group *g, const struct lw_
         lw_put_text(out, g->start_routine);
         any = true;
     }
-    if (g->kind) {
-        fputs(any ? ", " : "", out);
-        lw_put_text(out, g->kind);
-        any = true;
-    }
+    fputs(any ? ", " : "", out);
+    lw_put_text(out, lw_thread_kind_name(g->kind));
+    any = true;
     if (g->ctx_label) {
         fputs(any ? ", context \"" : "context \"", out);
         lw_put_text(out, g->ctx_label);
@@ -70,7 +69,7 @@ static void put_node(FILE *out, const struct lw_ctx_node *c, size_t depth)
     for (size_t i = 0; i < depth; i++)
         fputs("  ", out);
     fprintf(out, "%s#%d ", depth ? "- " : "", c->id);
-    lw_put_text(out, c->kind ? c->kind : "?");
+    lw_put_text(out, lw_ctx_kind_name(c->kind));
     if (c->label) {
         fputs(" \"", out);
         lw_put_text(out, c->label);
@@ -151,9 +150,9 @@ int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct l
         fputs(", ", out);
         lw_put_text(out, d->exe);
     }
-    if (d->trigger) {
+    {
         fputs(", ", out);
-        lw_put_text(out, d->trigger);
+        lw_put_text(out, lw_trigger_name(d->trigger));
         fputs(" snapshot", out);
     }
     fprintf(out, "): %zu thread%s, %zu timer%s, %zu socket%s\n\n", d->nthreads,

@@ -9,7 +9,7 @@
 #ifndef LW_RENDER_INT_H
 #define LW_RENDER_INT_H
 
-#include "../analyzer/lw_model.h"
+#include "lw_model.h"
 
 /* ---- escaping (lw_escape.c) ----
  * All of them take possibly-invalid UTF-8 and never emit invalid output:
@@ -30,7 +30,7 @@ const struct lw_finding **lw_order_findings(const struct lw_finding *f, size_t n
 
 /* Instance counts per verdict x kind. */
 struct lw_tally {
-    size_t by[3][3]; /* [verdict][kind] */
+    size_t by[LW_VERDICT_COUNT][LW_KIND_COUNT];
     size_t total;
     size_t sites;
 };
@@ -44,10 +44,12 @@ void lw_put_summary(FILE *out, const struct lw_report *r);
  * markdown) rather than print it as is. NULL on failure; caller frees. */
 char *lw_summary_str(const struct lw_report *r);
 
-/* Does this finding count for --fail-on? (fail_on == 0 is treated as all.) */
-bool lw_finding_fails(const struct lw_report *r, const struct lw_finding *f);
 /* "leaked thread", "stuck thread", "leaked socket"; plural adds an s. */
 void lw_put_what(FILE *out, const struct lw_finding *f, size_t count);
+
+/* "PREFIX process PID (EXE): STATUS — NOTE" and a blank line: the heading of
+ * one process in text and markdown gate reports. */
+void lw_put_gate_heading(FILE *out, const char *prefix, const struct lw_gate_proc *p);
 
 /* "850 ms", "4.2 s", "3 min 12 s", "2 h 05 min". */
 void lw_fmt_duration(char *buf, size_t len, int64_t ms);

@@ -61,7 +61,7 @@ static void put_ids(FILE *out, const int *ids, size_t n)
     putc(']', out);
 }
 
-static void put_finding(FILE *out, const struct lw_report *r, const struct lw_finding *f)
+static void put_finding(FILE *out, const struct lw_finding *f)
 {
     const char *in = "      ";
     fputs("    {\n", out);
@@ -73,7 +73,7 @@ static void put_finding(FILE *out, const struct lw_report *r, const struct lw_fi
     put_key(out, in, "title");
     lw_put_json_str(out, f->title);
     fprintf(out, ",\n%s\"count\": %zu,\n", in, f->count);
-    fprintf(out, "%s\"fails\": %s,\n", in, lw_finding_fails(r, f) ? "true" : "false");
+    fprintf(out, "%s\"fails\": %s,\n", in, f->fails ? "true" : "false");
     put_key(out, in, "ids");
     put_ids(out, f->ids, f->count);
     fputs(",\n", out);
@@ -108,7 +108,7 @@ static void put_finding(FILE *out, const struct lw_report *r, const struct lw_fi
         fprintf(out, "%s  \"call\": ", in);
         lw_put_json_str(out, f->blocked_call);
         fprintf(out, ",\n%s  \"family\": ", in);
-        lw_put_json_str(out, f->blocked_family);
+        lw_put_json_str(out, lw_family_name(f->blocked_family));
         fprintf(out, ",\n%s  \"object\": ", in);
         lw_put_json_str(out, f->blocked_object);
         fprintf(out, ",\n%s  \"for_ms\": %" PRId64 ",\n", in, f->blocked_for_ms);
@@ -128,7 +128,7 @@ static void put_finding(FILE *out, const struct lw_report *r, const struct lw_fi
 
     put_key(out, in, "context");
     fputs("{\"cause\": ", out);
-    lw_put_json_str(out, f->ctx_cause);
+    lw_put_json_str(out, lw_cause_name(f->ctx_cause));
     fputs(", \"cancelled_ago_ms\": ", out);
     put_int_or_null(out, f->ctx_cancelled_ago_ms, f->ctx_cancelled_ago_ms >= 0);
     fputs(", \"label\": ", out);
@@ -175,7 +175,7 @@ static void put_finding(FILE *out, const struct lw_report *r, const struct lw_fi
     fputs("\n    }", out);
 }
 
-static int put_findings(FILE *out, const struct lw_report *r, const char *key,
+static int put_findings(FILE *out, const char *key,
                         const struct lw_finding *f, size_t n)
 {
     fprintf(out, "  \"%s\": [", key);
@@ -188,7 +188,7 @@ static int put_findings(FILE *out, const struct lw_report *r, const char *key,
         return -ENOMEM;
     fputs("\n", out);
     for (size_t i = 0; i < n; i++) {
-        put_finding(out, r, v[i]);
+        put_finding(out, v[i]);
         fputs(i + 1 < n ? ",\n" : "\n", out);
     }
     fputs("  ],\n", out);
@@ -199,8 +199,8 @@ static int put_findings(FILE *out, const struct lw_report *r, const char *key,
 static void put_tally_obj(FILE *out, const struct lw_tally *t)
 {
     fprintf(out, "{\"instances\": %zu, \"sites\": %zu", t->total, t->sites);
-    for (unsigned v = 0; v < 3; v++)
-        for (unsigned k = 0; k < 3; k++)
+    for (unsigned v = 0; v < LW_VERDICT_COUNT; v++)
+        for (unsigned k = 0; k < LW_KIND_COUNT; k++)
             fprintf(out, ", \"%s_%s\": %zu", lw_verdict_name((enum lw_verdict)v),
                     lw_kind_name((enum lw_kind)k), t->by[v][k]);
     putc('}', out);
@@ -209,10 +209,6 @@ static void put_tally_obj(FILE *out, const struct lw_tally *t)
 static void put_summary(FILE *out, const struct lw_report *r)
 {
     struct lw_tally t;
-    size_t failing = 0;
-    for (size_t i = 0; r->new_findings && i < r->n_new; i++)
-        if (lw_finding_fails(r, &r->new_findings[i]))
-            failing += r->new_findings[i].count;
     fputs("  \"summary\": {\n    \"new\": ", out);
     lw_tally_findings(&t, r->new_findings, r->n_new);
     put_tally_obj(out, &t);
@@ -222,16 +218,14 @@ static void put_summary(FILE *out, const struct lw_report *r)
     fputs(",\n    \"fixed\": ", out);
     lw_tally_findings(&t, r->fixed, r->n_fixed);
     put_tally_obj(out, &t);
-    fprintf(out, ",\n    \"failing\": %zu,\n    \"fail_on\": [", failing);
-    static const char *names[] = {"thread", "timer", "socket", "unjoined", "stuck"};
-    unsigned mask = r->fail_on ? r->fail_on : LW_FAIL_ALL;
+    fprintf(out, ",\n    \"failing\": %zu,\n    \"fail_on\": [", r->failing);
     bool first = true;
-    for (unsigned b = 0; b < 5; b++)
-        if (mask & (1u << b)) {
-            fprintf(out, "%s\"%s\"", first ? "" : ", ", names[b]);
+    for (unsigned b = 0; b < LW_FAIL_NBITS; b++)
+        if (r->fail_on & (1u << b)) {
+            fprintf(out, "%s\"%s\"", first ? "" : ", ", lw_fail_word(b));
             first = false;
         }
-    fputs("],\n    \"line\": ", out);
+    fprintf(out, "],\n    \"fails\": %s,\n    \"line\": ", r->fails ? "true" : "false");
     /* The text SUMMARY line, so scripts can echo the same words. */
     char *line = lw_summary_str(r);
     lw_put_json_str(out, line ? line : "");
@@ -264,16 +258,16 @@ int lw_render_json(FILE *out, const struct lw_report *r, const struct lw_render_
     fputs(",\n  \"after\": {\"path\": ", out);
     lw_put_json_str(out, r->after_path);
     fprintf(out, ", \"pid\": %d, \"trigger\": ", r->after_pid);
-    lw_put_json_str(out, r->after_trigger);
+    lw_put_json_str(out, lw_trigger_name(r->after_trigger));
     fputs(", \"exe\": ", out);
     lw_put_json_str(out, r->exe);
     fprintf(out, "},\n  \"same_process\": %s,\n  \"grace_ms\": %" PRId64 ",\n",
             r->same_process ? "true" : "false", r->grace_ms);
-    int rc = put_findings(out, r, "new", r->new_findings, r->n_new);
+    int rc = put_findings(out, "new", r->new_findings, r->n_new);
     if (!rc)
-        rc = put_findings(out, r, "persisting", r->persisting, r->n_persisting);
+        rc = put_findings(out, "persisting", r->persisting, r->n_persisting);
     if (!rc)
-        rc = put_findings(out, r, "fixed", r->fixed, r->n_fixed);
+        rc = put_findings(out, "fixed", r->fixed, r->n_fixed);
     if (rc)
         return rc;
     put_summary(out, r);
@@ -288,6 +282,41 @@ int lw_render_json(FILE *out, const struct lw_report *r, const struct lw_render_
     put_string_array(out, r->warnings, r->n_warnings);
     fprintf(out, ",\n  \"baseline\": {\"accepted\": %zu, \"expired\": ", r->baseline_accepted);
     put_string_array(out, r->baseline_expired, r->n_baseline_expired);
+    fputs("}\n}\n", out);
+    return ferror(out) ? -EIO : 0;
+}
+
+/* A gate run: {"leakwatch_gate": 1, "processes": [{pid, exe, status, note,
+ * report}], "summary": {status: count}}; report is the diff's JSON object
+ * above, or null for a process that could not be checked. */
+int lw_render_gate_json(FILE *out, const struct lw_gate *g, const struct lw_render_opts *o)
+{
+    if (!out || !g)
+        return -EINVAL;
+    size_t by[LW_PROC_COUNT] = {0};
+    fputs("{\n\"leakwatch_gate\": 1,\n\"version\": \"" LW_VERSION "\",\n\"processes\": [", out);
+    for (size_t i = 0; i < g->nprocs; i++) {
+        const struct lw_gate_proc *p = &g->procs[i];
+        if ((unsigned)p->status < LW_PROC_COUNT)
+            by[p->status]++;
+        fprintf(out, "%s\n{\"pid\": %d, \"exe\": ", i ? "," : "", p->pid);
+        lw_put_json_str(out, p->exe);
+        fputs(", \"status\": ", out);
+        lw_put_json_str(out, lw_proc_status_name(p->status));
+        fputs(", \"note\": ", out);
+        lw_put_json_str(out, p->note);
+        fputs(", \"report\": ", out);
+        if (p->report) {
+            int rc = lw_render_json(out, p->report, o);
+            if (rc)
+                return rc;
+        } else
+            fputs("null", out);
+        putc('}', out);
+    }
+    fputs("\n],\n\"summary\": {", out);
+    for (unsigned s = 0; s < LW_PROC_COUNT; s++)
+        fprintf(out, "%s\"%s\": %zu", s ? ", " : "", lw_proc_status_name((enum lw_proc_status)s), by[s]);
     fputs("}\n}\n", out);
     return ferror(out) ? -EIO : 0;
 }

@@ -156,3 +156,21 @@ done:
         free(ord[i]);
     return rc ? rc : ferror(out) ? -EIO : 0;
 }
+
+/* A gate run: one section per process. */
+int lw_render_gate_markdown(FILE *out, const struct lw_gate *g, const struct lw_render_opts *o)
+{
+    if (!out || !g)
+        return -EINVAL;
+    fputs("## leakwatch-gate\n\n", out);
+    for (size_t i = 0; i < g->nprocs; i++) {
+        lw_put_gate_heading(out, "###", &g->procs[i]);
+        if (g->procs[i].report) {
+            int rc = lw_render_markdown(out, g->procs[i].report, o);
+            if (rc)
+                return rc;
+            putc('\n', out);
+        }
+    }
+    return ferror(out) ? -EIO : 0;
+}

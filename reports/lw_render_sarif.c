@@ -96,11 +96,11 @@ static void put_location(FILE *out, const char *file, int line, const char *fn, 
     fputs("}", out);
 }
 
-static void put_result(FILE *out, const struct lw_report *r, const struct lw_finding *f,
+static void put_result(FILE *out, const struct lw_finding *f,
                        bool is_new, const char *cwd, bool first)
 {
     size_t ri = rule_index(f);
-    const char *level = !is_new ? "note" : lw_finding_fails(r, f) ? "error" : "warning";
+    const char *level = !is_new ? "note" : f->fails ? "error" : "warning";
     struct lw_render_opts plain = {false, 0};
     char *text = lw_text_finding_str(f, is_new ? "NEW" : "PERSISTING", &plain);
     fprintf(out, "%s\n        {\"ruleId\": \"%s\", \"ruleIndex\": %zu, \"level\": \"%s\",\n",
@@ -159,7 +159,7 @@ static void put_result(FILE *out, const struct lw_report *r, const struct lw_fin
     free(text);
 }
 
-static int put_results(FILE *out, const struct lw_report *r, const struct lw_finding *f, size_t n,
+static int put_results(FILE *out, const struct lw_finding *f, size_t n,
                        bool is_new, const char *cwd, bool *first)
 {
     if (!n)
@@ -168,22 +168,21 @@ static int put_results(FILE *out, const struct lw_report *r, const struct lw_fin
     if (!v)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        put_result(out, r, v[i], is_new, cwd, *first);
+        put_result(out, v[i], is_new, cwd, *first);
         *first = false;
     }
     free(v);
     return 0;
 }
 
-int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render_opts *o)
+#define SARIF_HEAD                                                                                                  \
+    "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n  \"runs\": ["
+
+/* One run object: the tool, the results of one diff, its warnings.
+ * automation_id (may be NULL) names the process in a gate report. */
+static int put_run(FILE *out, const struct lw_report *r, const char *cwd, const char *automation_id)
 {
-    (void)o;
-    if (!out || !r)
-        return -EINVAL;
-    char cwdbuf[PATH_MAX];
-    const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
-    fputs("{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
-          "  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n"
+    fputs("\n    {\n"
           "      \"tool\": {\"driver\": {\"name\": \"leakwatch\", \"version\": \"" LW_VERSION "\",\n"
           "        \"informationUri\": \"https://github.com/leakwatch/leakwatch\",\n"
           "        \"rules\": [",
@@ -202,6 +201,11 @@ int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render
                 lw_kind_name(rules[i].kind), lw_verdict_name(rules[i].verdict));
     }
     fputs("]}},\n", out);
+    if (automation_id) {
+        fputs("      \"automationDetails\": {\"id\": ", out);
+        lw_put_json_str(out, automation_id);
+        fputs("},\n", out);
+    }
     if (cwd) {
         fputs("      \"originalUriBaseIds\": {\"%SRCROOT%\": {\"uri\": \"file://", out);
         lw_put_uri_path(out, cwd);
@@ -209,9 +213,9 @@ int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render
     }
     fputs("      \"results\": [", out);
     bool first = true;
-    int rc = put_results(out, r, r->new_findings, r->n_new, true, cwd, &first);
+    int rc = put_results(out, r->new_findings, r->n_new, true, cwd, &first);
     if (!rc)
-        rc = put_results(out, r, r->persisting, r->n_persisting, false, cwd, &first);
+        rc = put_results(out, r->persisting, r->n_persisting, false, cwd, &first);
     if (rc)
         return rc;
     fputs(first ? "],\n" : "\n      ],\n", out);
@@ -224,6 +228,47 @@ int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render
         lw_put_json_str(out, r->warnings[i]);
         fputs("}}", out);
     }
-    fputs("]}]\n    }\n  ]\n}\n", out);
+    fputs("]}]\n    }", out);
+    return 0;
+}
+
+int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render_opts *o)
+{
+    (void)o;
+    if (!out || !r)
+        return -EINVAL;
+    char cwdbuf[PATH_MAX];
+    const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
+    fputs(SARIF_HEAD, out);
+    int rc = put_run(out, r, cwd, NULL);
+    if (rc)
+        return rc;
+    fputs("\n  ]\n}\n", out);
+    return ferror(out) ? -EIO : 0;
+}
+
+/* A gate run: one run per checked process (automationDetails names it). */
+int lw_render_gate_sarif(FILE *out, const struct lw_gate *g, const struct lw_render_opts *o)
+{
+    (void)o;
+    if (!out || !g)
+        return -EINVAL;
+    char cwdbuf[PATH_MAX];
+    const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
+    fputs(SARIF_HEAD, out);
+    bool first = true;
+    for (size_t i = 0; i < g->nprocs; i++) {
+        if (!g->procs[i].report)
+            continue;
+        char id[64];
+        snprintf(id, sizeof id, "leakwatch-gate/pid-%d", g->procs[i].pid);
+        if (!first)
+            putc(',', out);
+        first = false;
+        int rc = put_run(out, g->procs[i].report, cwd, id);
+        if (rc)
+            return rc;
+    }
+    fputs(first ? "]\n}\n" : "\n  ]\n}\n", out);
     return ferror(out) ? -EIO : 0;
 }

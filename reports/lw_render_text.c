@@ -48,14 +48,14 @@ static const char *creator_function(const struct lw_finding *f, int tid)
 /* "thread 4102 (handle_request) exited" and the like. */
 static void put_cause(FILE *out, const struct lw_finding *f)
 {
-    const char *cause = f->ctx_cause ? f->ctx_cause : "";
+    enum lw_cause cause = f->ctx_cause;
     const char *fn = f->ctx_origin_tid ? creator_function(f, f->ctx_origin_tid) : NULL;
     bool self = f->kind == LW_KIND_THREAD && f->ids && f->count && f->ids[0] == f->ctx_origin_tid;
-    if (strcmp(cause, "process_exit") == 0) {
+    if (cause == LW_CAUSE_PROCESS_EXIT) {
         fputs("the process is exiting", out);
         return;
     }
-    if (strcmp(cause, "explicit") == 0) {
+    if (cause == LW_CAUSE_EXPLICIT) {
         fputs("its context was cancelled with leakwatch_ctx_cancel", out);
         if (f->ctx_origin_tid)
             fprintf(out, " (context of thread %d)", f->ctx_origin_tid);
@@ -71,13 +71,13 @@ static void put_cause(FILE *out, const struct lw_finding *f)
     } else {
         fputs("the owning thread", out);
     }
-    if (strcmp(cause, "exited") == 0)
+    if (cause == LW_CAUSE_EXITED)
         fputs(" exited", out);
-    else if (strcmp(cause, "pthread_cancel") == 0)
+    else if (cause == LW_CAUSE_PTHREAD_CANCEL)
         fputs(" was the target of pthread_cancel", out);
-    else if (*cause) {
+    else if (cause != LW_CAUSE_NONE) {
         fputs(" ended (", out);
-        lw_put_text(out, cause);
+        lw_put_text(out, lw_cause_name(cause));
         putc(')', out);
     } else
         fputs(" ended (cause unknown)", out);
@@ -147,7 +147,7 @@ static void put_state(FILE *out, const struct lw_finding *f)
         lw_put_text(out, f->blocked_call ? f->blocked_call : "an unknown call");
         if (lw_family_adds(f)) {
             fputs(" (", out);
-            lw_put_text(out, f->blocked_family);
+            lw_put_text(out, lw_family_name(f->blocked_family));
             putc(')', out);
         }
         if (f->blocked_object) {
@@ -288,9 +288,9 @@ static void put_header(FILE *out, const struct lw_report *r)
         fputs("empty baseline -> ", out);
     lw_put_text(out, r->after_path ? r->after_path : "?");
     fprintf(out, " (pid %d", r->after_pid);
-    if (r->after_trigger) {
+    {
         fputs(", ", out);
-        lw_put_text(out, r->after_trigger);
+        lw_put_text(out, lw_trigger_name(r->after_trigger));
         fputs(" snapshot", out);
     }
     lw_fmt_duration(d, sizeof d, r->grace_ms);
@@ -353,5 +353,22 @@ int lw_render_text(FILE *out, const struct lw_report *r, const struct lw_render_
     fputs(color ? "\033[1mSUMMARY: " : "SUMMARY: ", out);
     lw_put_summary(out, r);
     fputs(color ? "\033[0m\n" : "\n", out);
+    return ferror(out) ? -EIO : 0;
+}
+
+/* A gate run: each process's heading, then its report. */
+int lw_render_gate_text(FILE *out, const struct lw_gate *g, const struct lw_render_opts *o)
+{
+    if (!out || !g)
+        return -EINVAL;
+    for (size_t i = 0; i < g->nprocs; i++) {
+        lw_put_gate_heading(out, "====", &g->procs[i]);
+        if (g->procs[i].report) {
+            int rc = lw_render_text(out, g->procs[i].report, o);
+            if (rc)
+                return rc;
+            putc('\n', out);
+        }
+    }
     return ferror(out) ? -EIO : 0;
 }

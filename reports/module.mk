@@ -2,6 +2,7 @@
 # text | json | junit | sarif | markdown | thread dump out. Linked into the
 # analyzer binaries and every unit runner; no libraries of their own.
 REPORTS_SRCS := \
+	reports/lw_vocab.c \
 	reports/lw_escape.c \
 	reports/lw_render_common.c \
 	reports/lw_render_text.c \

@@ -184,6 +184,33 @@ def compare(res, name, fmt, raw, norm, snaps, tmp):
     res.fail(f"{name}.{fmt}", "differs:\n" + "\n".join(list(diff)[:40]))
 
 
+def verdicts(res, name, diff, before, after):
+    """What fails is decided once: with the default --fail-on and with
+    --fail-on=none, the exit status, the JSON decision, the JUnit failures
+    and the SARIF error levels all say the same."""
+    for fail_on, want in (("all", True), ("none", False)):
+        seen = {}
+        for fmt in ("json", "junit", "sarif"):
+            out = run([diff, f"--format={fmt}", "--grace=200", f"--fail-on={fail_on}", before, after])
+            text = out.stdout.decode("utf-8", errors="replace")
+            seen[f"{fmt} exit"] = out.returncode == 1
+            if fmt == "json":
+                doc = json.loads(text)
+                seen["json summary.fails"] = doc["summary"]["fails"]
+                seen["json new[].fails"] = any(f["fails"] for f in doc["new"])
+            elif fmt == "junit":
+                seen["junit failures"] = 'failures="0"' not in text
+            else:
+                doc = json.loads(text)
+                seen["sarif error level"] = any(r.get("level") == "error"
+                                                for run_ in doc["runs"] for r in run_["results"])
+        wrong = [k for k, v in seen.items() if v != want]
+        if wrong:
+            res.fail(f"{name} --fail-on={fail_on} verdict", f"disagree: {wrong}")
+        else:
+            res.ok(f"{name} --fail-on={fail_on}: every format and the exit status say {'fail' if want else 'pass'}")
+
+
 def main(argv):
     build = os.path.abspath(argv[1] if len(argv) > 1 else os.path.join(ROOT, "build"))
     shim = os.path.join(build, "libleakwatch.so")
@@ -234,6 +261,7 @@ def main(argv):
                     check_mutants(res, name, fmt, out.stdout, tmp)
                 compare(res, name, fmt, out.stdout.decode("utf-8", errors="replace"), norm,
                         [before, after], tmp)
+            verdicts(res, name, diff, before, after)
     print(f"golden: {res.passed} passed, {res.failed} failed")
     results = os.environ.get("LW_RESULTS")
     if results:

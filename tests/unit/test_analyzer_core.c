@@ -66,8 +66,9 @@ START_TEST(diff_same_process)
     ck_assert_int_eq(r->fixed[0].ids[0], 12);
     ck_assert_uint_eq(lw_report_failing(r), 1);
     /* --fail-on without thread: still reported, not failing */
-    r->fail_on = LW_FAIL_TIMER;
+    lw_report_decide(r, LW_FAIL_TIMER);
     ck_assert_uint_eq(lw_report_failing(r), 0);
+    ck_assert(!r->fails && !r->new_findings[0].fails);
     lw_report_free(r);
     lw_snapshot_free(a);
     lw_snapshot_free(b);
@@ -92,7 +93,7 @@ START_TEST(diff_by_site_counts)
     r = lw_diff(z, NULL, a, &o);
     ck_assert_uint_eq(r->n_new, 1);
     ck_assert_uint_eq(r->new_findings[0].count, 3);
-    ck_assert_str_eq(r->new_findings[0].ctx_cause, "exited");
+    ck_assert_int_eq(r->new_findings[0].ctx_cause, LW_CAUSE_EXITED);
     ck_assert_int_eq(r->new_findings[0].ctx_cancelled_ago_ms, 5000);
     ck_assert_uint_eq(r->new_findings[0].ncreators, 1);  /* parent of ctx 3 is the root */
     ck_assert_str_eq(r->new_findings[0].creators[0].function, "main");
@@ -326,7 +327,7 @@ START_TEST(dump_groups_and_parked)
     size_t found = 0;
     for (size_t g = 0; g < d->ngroups; g++)
         if (d->groups[g].count == 2) {
-            ck_assert_str_eq(d->groups[g].verdict, "parked");
+            ck_assert_int_eq(d->groups[g].verdict, LW_ST_PARKED);
             ck_assert_ptr_nonnull(strstr(d->groups[g].state, "for 4.0 s"));  /* the longest */
             found++;
         }

@@ -9,7 +9,7 @@
 #ifndef TEST_REPORTS_FIXTURE_H
 #define TEST_REPORTS_FIXTURE_H
 
-#include "../../analyzer/lw_model.h"
+#include "../../reports/lw_model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +38,18 @@ static inline void fx_frame(struct lw_sym_frame *f, uint64_t ip, const char *fn,
     f->offset = off;
 }
 
+/* What the analyzer decides (lw_report_decide): renderers only print it. */
+static inline void fx_decide(struct lw_report *r, unsigned mask)
+{
+    r->fail_on = mask;
+    r->failing = 0;
+    for (size_t i = 0; i < r->n_new; i++) {
+        r->new_findings[i].fails = (lw_fail_bit(r->new_findings[i].kind, r->new_findings[i].verdict) & mask) != 0;
+        r->failing += r->new_findings[i].fails ? r->new_findings[i].count : 0;
+    }
+    r->fails = r->failing > 0;
+}
+
 static inline void fx_empty_finding(struct lw_finding *f)
 {
     memset(f, 0, sizeof *f);
@@ -55,7 +67,7 @@ static inline void fx_init(struct fx *x)
     r->after_path = FX_STR("after.json");
     r->before_pid = r->after_pid = 4100;
     r->same_process = true;
-    r->after_trigger = FX_STR("signal");
+    r->after_trigger = LW_TRIGGER_SIGNAL;
     r->exe = FX_STR("/usr/local/bin/service");
     r->grace_ms = 1000;
 
@@ -86,11 +98,11 @@ static inline void fx_init(struct fx *x)
     p->location_line = 40;
     p->blocked = true;
     p->blocked_call = FX_STR("nanosleep");
-    p->blocked_family = FX_STR("sleep");
+    p->blocked_family = LW_FAMILY_SLEEP;
     p->blocked_for_ms = 95;
     p->blocked_stack = (struct lw_sym_stack){3, x->poll_blocked};
     p->wakes_since_cancel = 37;
-    p->ctx_cause = FX_STR("exited");
+    p->ctx_cause = LW_CAUSE_EXITED;
     p->ctx_cancelled_ago_ms = 4200;
     p->ctx_label = FX_STR("GET /users");
     p->ctx_origin_tid = 4102;
@@ -110,7 +122,7 @@ static inline void fx_init(struct fx *x)
     s->ids = x->sock_ids;
     s->name = FX_STR("tcp");
     s->creation_stack = (struct lw_sym_stack){2, x->sock_create};
-    s->ctx_cause = FX_STR("exited");
+    s->ctx_cause = LW_CAUSE_EXITED;
     s->ctx_cancelled_ago_ms = 4200;
     s->ctx_origin_tid = 4102;
     s->creators = &x->chain[1];
@@ -134,7 +146,7 @@ static inline void fx_init(struct fx *x)
     k->creation_stack = (struct lw_sym_stack){1, &x->poll_create[3]};
     k->blocked = true;
     k->blocked_call = FX_STR("pthread_mutex_lock");
-    k->blocked_family = FX_STR("mutex");
+    k->blocked_family = LW_FAMILY_MUTEX;
     k->blocked_object = FX_STR("mutex 0x55550000a0c0 held by thread 4129 (exited)");
     k->blocked_for_ms = 65000;
     k->blocked_timeout_infinite = true;
@@ -174,6 +186,7 @@ static inline void fx_init(struct fx *x)
     r->n_persisting = 1;
     r->fixed = x->fixed;
     r->n_fixed = 1;
+    fx_decide(r, LW_FAIL_ALL);
     x->supp[0] = (struct lw_suppression_use){FX_STR("thread:grpc_*"), 4};
     r->suppressions = x->supp;
     r->n_suppressions = 1;

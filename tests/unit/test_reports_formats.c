@@ -79,10 +79,12 @@ START_TEST(json_empty_report_and_fail_on)
     free(s);
     struct fx x;
     fx_init(&x);
-    x.r.fail_on = LW_FAIL_SOCKET;
+    fx_decide(&x.r, LW_FAIL_SOCKET);
     s = render(lw_render_json, &x.r);
     ck_assert_ptr_nonnull(strstr(s, "\"failing\": 1,\n    \"fail_on\": [\"socket\"]"));
-    ck_assert_uint_eq(fx_count(s, "\"fails\": true"), 1);
+    /* the socket finding and the summary's decision, nothing else */
+    ck_assert_uint_eq(fx_count(s, "\"fails\": true"), 2);
+    ck_assert_ptr_nonnull(strstr(s, "\"fails\": true,\n    \"line\""));
     free(s);
 }
 END_TEST
@@ -107,7 +109,7 @@ START_TEST(junit_failures_skipped_and_escaping)
     free(s);
     /* --fail-on without threads: thread findings pass with their text */
     fx_init(&x);
-    x.r.fail_on = LW_FAIL_SOCKET;
+    fx_decide(&x.r, LW_FAIL_SOCKET);
     s = render(lw_render_junit, &x.r);
     ck_assert_uint_eq(fx_count(s, "<failure "), 1);
     ck_assert_ptr_nonnull(strstr(s, "failures=\"1\""));
@@ -156,7 +158,7 @@ START_TEST(sarif_levels_locations_and_uris)
     /* socket: no frame with a file, falls back to no physical location */
     ck_assert_ptr_nonnull(strstr(s, "\"ruleId\": \"LW1003\""));
     free(s);
-    x.r.fail_on = LW_FAIL_THREAD;
+    fx_decide(&x.r, LW_FAIL_THREAD);
     s = render(lw_render_sarif, &x.r);
     ck_assert_uint_eq(fx_count(s, "\"level\": \"warning\",\n"), 2); /* stuck + socket */
     free(s);
@@ -187,12 +189,12 @@ START_TEST(markdown_table_and_details)
 }
 END_TEST
 
-static struct lw_ctx_node node(int id, int parent, const char *kind, const char *label, int tid)
+static struct lw_ctx_node node(int id, int parent, enum lw_ctx_kind kind, const char *label, int tid)
 {
     struct lw_ctx_node n = {0};
     n.id = id;
     n.parent = parent;
-    n.kind = FX_STR(kind);
+    n.kind = kind;
     n.label = FX_STR(label);
     n.owner_tid = tid;
     return n;
@@ -206,10 +208,10 @@ START_TEST(dump_groups_and_tree)
     g[0].count = 3;
     g[0].tids = x.poll_ids;
     g[0].state = FX_STR("blocked in nanosleep for 4.2 s");
-    g[0].verdict = FX_STR("leaked");
+    g[0].verdict = LW_ST_LEAKED;
     g[0].name = FX_STR("poller");
     g[0].start_routine = FX_STR("poller_main");
-    g[0].kind = FX_STR("tracked");
+    g[0].kind = LW_TK_TRACKED;
     g[0].stack = (struct lw_sym_stack){3, x.poll_blocked};
     g[0].creation_stack = (struct lw_sym_stack){4, x.poll_create};
     g[0].creators = x.chain;
@@ -217,17 +219,17 @@ START_TEST(dump_groups_and_tree)
     g[1].count = 1;
     g[1].tids = &x.chain[2].tid;
     g[1].state = FX_STR("running");
-    g[1].kind = FX_STR("main");
-    struct lw_ctx_node c[5] = {node(1, -1, "root", NULL, 4100), node(2, 0, "thread", "req \"1\"", 4102),
-                               node(3, 1, "thread", NULL, 4121), node(9, 3, "thread", NULL, 1),
-                               node(10, 42, "explicit", NULL, 2)};
+    g[1].kind = LW_TK_MAIN;
+    struct lw_ctx_node c[5] = {node(1, -1, LW_CK_ROOT, NULL, 4100), node(2, 0, LW_CK_THREAD, "req \"1\"", 4102),
+                               node(3, 1, LW_CK_THREAD, NULL, 4121), node(9, 3, LW_CK_THREAD, NULL, 1),
+                               node(10, 42, LW_CK_EXPLICIT, NULL, 2)};
     c[1].owner_function = FX_STR("handle_request");
     c[1].cancel = FX_STR("cancelled 4.2 s ago (exited)");
     c[1].nthreads = 1;
     c[1].nsockets = 1;
     /* c[3] is its own parent: a cycle must not hang or repeat */
     c[3].parent = 3;
-    struct lw_dump d = {FX_STR("snap.json"), 4100, FX_STR("/bin/svc"), FX_STR("signal"), 4, g, 2, c, 5, 0, 1};
+    struct lw_dump d = {FX_STR("snap.json"), 4100, FX_STR("/bin/svc"), LW_TRIGGER_SIGNAL, 4, g, 2, c, 5, 0, 1};
     int rc;
     char *s = fx_render_dump(&d, false, &rc);
     ck_assert_int_eq(rc, 0);

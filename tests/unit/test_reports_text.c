@@ -163,18 +163,18 @@ START_TEST(family_only_when_it_adds_information)
     free(s);
     /* No object, and the call does not say what it waits for: keep it. */
     x.news[0].blocked_call = FX_STR("accept4");
-    x.news[0].blocked_family = FX_STR("socket");
+    x.news[0].blocked_family = LW_FAMILY_SOCKET;
     s = text(&x.r, false, 0);
     ck_assert_ptr_nonnull(strstr(s, "  blocked in accept4 (socket) for 95 ms\n"));
     free(s);
     /* "other" tells nothing. */
-    x.news[0].blocked_family = FX_STR("other");
+    x.news[0].blocked_family = LW_FAMILY_OTHER;
     s = text(&x.r, false, 0);
     ck_assert_ptr_nonnull(strstr(s, "  blocked in accept4 for 95 ms\n"));
     free(s);
     /* An object names the kind: "on cond 0x..", not "(cond) on cond". */
     x.news[0].blocked_call = FX_STR("pthread_cond_wait");
-    x.news[0].blocked_family = FX_STR("cond");
+    x.news[0].blocked_family = LW_FAMILY_COND;
     x.news[0].blocked_object = FX_STR("cond 0x7f00000b98");
     s = text(&x.r, false, 0);
     ck_assert_ptr_nonnull(strstr(s, "  blocked in pthread_cond_wait on cond 0x7f00000b98 for 95 ms\n"));
@@ -254,9 +254,9 @@ START_TEST(missing_optional_fields)
     f->name = NULL;
     f->start_routine = NULL;
     f->blocked_call = NULL;
-    f->blocked_family = NULL;
+    f->blocked_family = LW_FAMILY_OTHER;
     f->ctx_label = NULL;
-    f->ctx_cause = NULL;
+    f->ctx_cause = LW_CAUSE_NONE;
     f->ctx_origin_tid = 0;
     f->creators = NULL;
     f->ncreators = 0;
@@ -268,7 +268,6 @@ START_TEST(missing_optional_fields)
     fx_frame(&bare[1], 0x5678, NULL, "/src/x.c", 9, "/bin/x", 0x78);
     f->blocked_stack = (struct lw_sym_stack){2, bare};
     x.r.before_path = NULL;
-    x.r.after_trigger = NULL;
     x.r.exe = NULL;
     char *s = text(&x.r, false, 0);
     ck_assert_ptr_nonnull(strstr(s, "    #0 0x0000000000001234 in ??\n"));

@@ -33,6 +33,11 @@ def semantic(doc):
     failing = sum(f["count"] for f in doc["new"] if f["fails"])
     if doc["summary"]["failing"] != failing:
         errs.append("$.summary.failing: does not match new findings with fails=true")
+    if "fails" in doc["summary"] and doc["summary"]["fails"] != (failing > 0):
+        errs.append("$.summary.fails: does not match summary.failing")
+    for sec in ("persisting", "fixed"):
+        if any(f["fails"] for f in doc[sec]):
+            errs.append(f"$.{sec}: a finding that is not new cannot fail the run")
     return errs
 
 

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lw_vocab.h"
+
 /* One symbolized frame. function/file may be NULL when unknown. */
 struct lw_sym_frame {
     uint64_t ip;
@@ -29,9 +31,6 @@ struct lw_sym_stack {
     size_t n;
     struct lw_sym_frame *frames; /* innermost first */
 };
-
-enum lw_kind { LW_KIND_THREAD, LW_KIND_TIMER, LW_KIND_SOCKET };
-enum lw_verdict { LW_VERDICT_LEAKED, LW_VERDICT_UNJOINED, LW_VERDICT_STUCK };
 
 /* One hop of the creator chain, innermost (direct creator) first; the last
  * entry is the root (main). */
@@ -58,7 +57,7 @@ struct lw_finding {
     /* Blocked state (threads); blocked == false means running. */
     bool blocked;
     char *blocked_call;     /* may be NULL when !blocked */
-    char *blocked_family;   /* cond|mutex|sem|join|sleep|socket|poll|read|futex|other */
+    enum lw_family blocked_family;
     char *blocked_object;   /* human form: "cond 0x7f..", "fd 7 (tcp 127.0.0.1:5000 -> 127.0.0.1:41234)"; may be NULL */
     int64_t blocked_for_ms; /* max over the group */
     bool blocked_timeout_infinite;
@@ -66,7 +65,7 @@ struct lw_finding {
     int64_t wakes_since_cancel; /* max over the group */
 
     /* Why leakwatch believes the scope ended. */
-    char *ctx_cause;          /* exited|pthread_cancel|explicit|process_exit; may be NULL for unjoined/stuck */
+    enum lw_cause ctx_cause;  /* LW_CAUSE_NONE for unjoined/stuck */
     int64_t ctx_cancelled_ago_ms; /* -1 when not cancelled */
     char *ctx_label;          /* nearest context label; may be NULL */
     int ctx_origin_tid;       /* owner tid of the context where cancellation started; 0 unknown */
@@ -81,6 +80,10 @@ struct lw_finding {
     int64_t timer_interval_ms;                  /* 0 one-shot */
     bool timer_armed;
     int64_t exited_ago_ms;                      /* unjoined threads; -1 otherwise */
+
+    /* Decided by the analyzer from --fail-on (and the baseline): does this
+     * new finding fail the run? Renderers print it, never recompute it. */
+    bool fails;
 };
 
 struct lw_suppression_use {
@@ -93,7 +96,7 @@ struct lw_report {
     char *after_path;
     int before_pid, after_pid;
     bool same_process;
-    char *after_trigger;  /* start|exit|signal|api|interval */
+    enum lw_trigger after_trigger;
     char *exe;            /* may be NULL */
     int64_t grace_ms;
 
@@ -107,25 +110,23 @@ struct lw_report {
     size_t n_baseline_expired;
     char **warnings;               /* symbolization and input warnings, one line each */
     size_t n_warnings;
-    unsigned fail_on;              /* bitmask of LW_FAIL_* */
-};
+    unsigned fail_on;              /* bitmask of LW_FAIL_* (lw_vocab.h); 0 = none */
 
-#define LW_FAIL_THREAD   1u
-#define LW_FAIL_TIMER    2u
-#define LW_FAIL_SOCKET   4u
-#define LW_FAIL_UNJOINED 8u
-#define LW_FAIL_STUCK    16u
-#define LW_FAIL_ALL      31u
+    /* The decision, made once by the analyzer: instances of new findings
+     * whose `fails` is set, and whether the report fails (exit status 1). */
+    size_t failing;
+    bool fails;
+};
 
 /* One snapshot as a thread dump (`leakwatch show`). */
 struct lw_dump_group {
     size_t count;
     int *tids;
     char *state;        /* "blocked in pthread_cond_wait (cond 0x…) for 12s", "running", "exited 3s ago" */
-    char *verdict;      /* "leaked" | "unjoined" | "stuck" | "parked" | NULL */
+    enum lw_status verdict; /* LW_ST_NONE: no verdict */
     char *name;         /* may be NULL */
     char *start_routine;/* may be NULL */
-    char *kind;         /* main|tracked|foreign */
+    enum lw_thread_kind kind;
     char *ctx_label;    /* may be NULL */
     struct lw_sym_stack stack;          /* blocked stack if blocked, else empty */
     struct lw_sym_stack creation_stack;
@@ -135,7 +136,7 @@ struct lw_dump_group {
 struct lw_ctx_node {          /* for --tree; children by index into the array */
     int id, parent;           /* parent -1 for the root */
     char *label;              /* may be NULL */
-    char *kind;
+    enum lw_ctx_kind kind;
     int owner_tid;
     char *owner_function;     /* may be NULL */
     char *cancel;             /* "cancelled 2.1s ago (exited)" or NULL */
@@ -146,11 +147,32 @@ struct lw_dump {
     char *path;
     int pid;
     char *exe;
-    char *trigger;
+    enum lw_trigger trigger;
     size_t nthreads;
     struct lw_dump_group *groups; size_t ngroups;
     struct lw_ctx_node *ctxs; size_t nctxs;
     size_t ntimers, nsockets;
+};
+
+/* One process of a gate run (`leakwatch gate`): what was checked and the
+ * report of its start/exit pair. */
+#define LW_PROC_STATUS_LIST(X)                                                                                      \
+    X(FINDINGS, "findings") X(CLEAN, "clean") X(ERROR, "error") X(NO_EXIT, "no_exit_snapshot")
+#define LW_PROC_E_(n, s) LW_VOCAB_ENUM_(LW_PROC_, n)
+enum lw_proc_status { LW_PROC_STATUS_LIST(LW_PROC_E_) };
+#define LW_PROC_COUNT LW_VOCAB_COUNT(LW_PROC_STATUS_LIST)
+const char *lw_proc_status_name(enum lw_proc_status s);
+
+struct lw_gate_proc {
+    int pid;
+    char *exe;
+    enum lw_proc_status status;
+    char *note;                /* "own start snapshot", "forked child: …", why not checked */
+    struct lw_report *report;  /* findings/clean only; NULL otherwise */
+};
+
+struct lw_gate {
+    struct lw_gate_proc *procs; size_t nprocs;   /* in pid order */
 };
 
 /* Renderers (reports/). Each returns 0 or a negative errno. `color` applies
@@ -160,18 +182,44 @@ struct lw_render_opts {
     int max_frames;    /* frames per stack shown in text/markdown; 0 = all */
 };
 
-int lw_render_text(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);
-int lw_render_json(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);
-int lw_render_junit(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);
-int lw_render_sarif(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);
-int lw_render_markdown(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);
-int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct lw_render_opts *o);
+typedef int (*lw_renderer_fn)(FILE *, const struct lw_report *, const struct lw_render_opts *);
+typedef int (*lw_gate_renderer_fn)(FILE *, const struct lw_gate *, const struct lw_render_opts *);
+
+/* The report formats, the one list `diff`, `show` and `gate` accept:
+ * X(ID, "name", "alias" or NULL, renderer of one diff, renderer of a gate
+ * run covering every process). A new format is one line here and one
+ * reports/lw_render_NAME.c defining both functions. */
+#define LW_FORMAT_LIST(X)                                                                                           \
+    X(TEXT, "text", NULL, lw_render_text, lw_render_gate_text)                                                      \
+    X(JSON, "json", NULL, lw_render_json, lw_render_gate_json)                                                      \
+    X(JUNIT, "junit", NULL, lw_render_junit, lw_render_gate_junit)                                                  \
+    X(SARIF, "sarif", NULL, lw_render_sarif, lw_render_gate_sarif)                                                  \
+    X(MARKDOWN, "markdown", "md", lw_render_markdown, lw_render_gate_markdown)
+
+#define LW_FORMAT_DECL_(id, name, alias, fn, gate_fn)                                                               \
+    int fn(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);                                  \
+    int gate_fn(FILE *out, const struct lw_gate *g, const struct lw_render_opts *o);
+LW_FORMAT_LIST(LW_FORMAT_DECL_)
+#define LW_FORMAT_E_(id, name, alias, fn, gate_fn) LW_FORMAT_##id,
+enum lw_format { LW_FORMAT_LIST(LW_FORMAT_E_) };
+
+struct lw_format_info {
+    const char *name, *alias;
+    lw_renderer_fn render;
+    lw_gate_renderer_fn render_gate;
+};
+/* By name or alias ("md"); NULL for an unknown name. */
+const struct lw_format_info *lw_format_by_name(const char *name);
+/* "text, json, junit, sarif, markdown" for messages and usage. */
+const char *lw_format_names(void);
 
 /* "text" -> lw_render_text etc.; NULL for an unknown name. */
-typedef int (*lw_renderer_fn)(FILE *, const struct lw_report *, const struct lw_render_opts *);
 lw_renderer_fn lw_renderer_by_name(const char *name);
 
-const char *lw_kind_name(enum lw_kind k);       /* "thread" | "timer" | "socket" */
-const char *lw_verdict_name(enum lw_verdict v); /* "leaked" | "unjoined" | "stuck" */
+/* One snapshot as a thread dump (text only). */
+int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct lw_render_opts *o);
+
+/* The last component of a path (the path itself without '/'); NULL stays NULL. */
+const char *lw_base_name(const char *path);
 
 #endif

@@ -295,6 +295,62 @@ bool lw_ctx_is_under(lw_ctx_id id, lw_ctx_id ancestor)
     return yes;
 }
 
+/* "lw_cv_ctx is under lw_cv_anc": a fact of the tree that never goes
+ * stale while both ids are live (ids carry a generation), so one entry per
+ * thread answers the common repeat (a pool worker touching its pool's
+ * object, a request thread using main's socket) without the lock. */
+static LW_TLS lw_ctx_id lw_cv_anc, lw_cv_ctx;
+
+bool lw_ctx_covers(lw_ctx_id own, lw_ctx_id cur)
+{
+    if (own == cur || (own == lw_cv_anc && cur == lw_cv_ctx))
+        return true;
+    if (own == LW_CTX_NONE || cur == LW_CTX_NONE || !lw_ctx_is_under(cur, own))
+        return false;
+    lw_cv_anc = own;
+    lw_cv_ctx = cur;
+    return true;
+}
+
+/* Depth of c below the root (root 0), bounded by the table size so a
+ * corrupt chain cannot loop. Lock held. */
+static uint32_t lw_ctx_depth_locked(struct lw_ctx *c)
+{
+    uint32_t d = 0;
+    while (c && c->id != LW_CTX_ROOT && d <= LW_CTX_IDX_MASK) {
+        c = lw_ctx_find(c->parent);
+        d++;
+    }
+    return d;
+}
+
+/* docs/design.md §1.2: the owner of a shared object is the lowest common
+ * ancestor of the contexts that touched it. Walks both chains to the same
+ * depth, then up together: O(depth) under the lock, only on the slow path
+ * of a touch (a context that is neither the owner nor below it). */
+lw_ctx_id lw_ctx_lca(lw_ctx_id a, lw_ctx_id b)
+{
+    if (a == b)
+        return a;
+    lw_lock(&lw_ctx_lock);
+    struct lw_ctx *x = lw_ctx_find(a), *y = lw_ctx_find(b);
+    lw_ctx_id r = LW_CTX_NONE;
+    if (x && y) {
+        uint32_t dx = lw_ctx_depth_locked(x), dy = lw_ctx_depth_locked(y);
+        for (; x && dx > dy; dx--)
+            x = lw_ctx_find(x->parent);
+        for (; y && dy > dx; dy--)
+            y = lw_ctx_find(y->parent);
+        for (uint32_t n = 0; x && y && x != y && n <= LW_CTX_IDX_MASK; n++) {
+            x = lw_ctx_find(x->parent);
+            y = lw_ctx_find(y->parent);
+        }
+        r = x && x == y ? x->id : LW_CTX_ROOT;
+    }
+    lw_unlock(&lw_ctx_lock);
+    return r;
+}
+
 /* Lock-free: the slot stays valid while the caller holds its reference;
  * readers under the lock see the old or the new tid. */
 void lw_ctx_set_owner(lw_ctx_id id, int tid)

@@ -40,6 +40,14 @@ void lw_ctx_unref(lw_ctx_id id);
  * LW_CTX_NONE; leakwatch_verify_ctx counts what lives under a context) */
 bool lw_ctx_is_under(lw_ctx_id c, lw_ctx_id ancestor);
 
+/* Lowest common ancestor of two live contexts (docs/design.md §1.2);
+ * LW_CTX_NONE when either is no longer live. Takes the context lock: slow
+ * paths only. */
+lw_ctx_id lw_ctx_lca(lw_ctx_id a, lw_ctx_id b);
+/* Is `cur` the context `own` or one of its descendants? A per-thread memo
+ * answers repeats without the lock. */
+bool lw_ctx_covers(lw_ctx_id own, lw_ctx_id cur);
+
 /* Capture the caller's stack (return addresses, innermost first), skipping
  * `skip` frames of leakwatch itself. Returns the number of frames (<= max).
  * Not AS-safe; may be slow the first time on a thread. */

@@ -224,11 +224,16 @@ extern _Atomic uint64_t lw_stat_ctx_live;
 int lw_objects_init(void);
 void lw_obj_set(uintptr_t addr, lw_ctx_id owner);     /* init calls */
 void lw_obj_remove(uintptr_t addr);                   /* destroy calls */
-lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent); /* wait path */
-/* lw_obj_owner(addr, lw_ctx_current()) through a per-thread one-entry
- * cache (the current context is computed only on a miss) */
-lw_ctx_id lw_obj_owner_current(uintptr_t addr);
-void lw_obj_cache_reset(void); /* this thread's cache (tests, fork child) */
+lw_ctx_id lw_obj_owner(uintptr_t addr);            /* snapshot: current owner */
+/* The calling context touched the object (wait, signal, broadcast, post,
+ * futex wake): owner := LCA(owner, current context). Two TLS loads and one
+ * global load when this thread touched it last and nothing was
+ * initialised or destroyed since. */
+void lw_obj_touch(uintptr_t addr);
+void lw_obj_touch_slow(uintptr_t addr);
+/* *owner := LCA(*owner, cur) (CAS); returns the owner now. */
+lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur);
+void lw_obj_cache_reset(void); /* this thread's memo (ctx enter/leave, tests, fork child) */
 extern _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
 
 /* ---- stacks (lw_stack.c) ---- */

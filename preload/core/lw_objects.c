@@ -3,7 +3,10 @@
  *
  * Owns: a lock-free open-addressing table address -> owner context in one
  * mmap'd array. Init calls set the owner; destroy calls leave a tombstone;
- * statically initialised objects are inserted by the first waiter.
+ * every touch (wait, signal, broadcast, post, futex wake) moves the owner
+ * to the common ancestor of the contexts that touched it, so statically
+ * initialised objects (PTHREAD_COND_INITIALIZER, std::condition_variable,
+ * Rust's futex words) get one too.
  * Must never: lock, allocate, or probe without bound (a full table says so
  * once and stops recording new objects).
  */
@@ -86,15 +89,18 @@ static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
     return NULL;
 }
 
-/* Per-thread one-entry cache for the wait path: a thread that waits on the
- * same object again (a worker's queue condvar, a ping-pong semaphore) skips
- * the table probe. Any init/destroy bumps lw_obj_gen after changing the
- * table, and a cached entry is used only while the generation it was read
- * under is current; only owners found in the table are cached. */
+/* docs/design.md §1.2: an object's owner is the lowest common ancestor
+ * of every context that initialised or touched it (waited, signalled,
+ * broadcast, posted, woke). An init call starts a new history (a new
+ * object at that address); destroy forgets it. The owner only ever moves
+ * up the tree, so once a thread has seen that the owner covers its
+ * context (is it, or an ancestor of it) that stays true: the per-thread
+ * memo below then answers a repeated touch with two TLS loads and a
+ * global one (the table generation, bumped by every init/destroy, and the
+ * thread's memo reset when it enters or leaves an API context). */
 static _Atomic uint32_t lw_obj_gen;
-static LW_TLS uintptr_t lw_oc_addr;
-static LW_TLS lw_ctx_id lw_oc_owner;
-static LW_TLS uint32_t lw_oc_gen;
+static LW_TLS uintptr_t lw_ot_addr;
+static LW_TLS uint32_t lw_ot_gen;
 
 static inline void lw_obj_gen_bump(void)
 {
@@ -120,41 +126,51 @@ void lw_obj_remove(uintptr_t addr)
     lw_obj_gen_bump();
 }
 
-lw_ctx_id lw_obj_owner(uintptr_t addr, lw_ctx_id if_absent)
+lw_ctx_id lw_obj_owner(uintptr_t addr)
 {
     struct lw_obj *o = lw_obj_slot(addr, false);
-    if (o) {
-        lw_ctx_id id = atomic_load_explicit(&o->owner, memory_order_acquire);
-        if (id)
-            return id;
-    }
-    if (if_absent == LW_CTX_NONE)
-        return LW_CTX_NONE;
-    /* first toucher owns a statically initialised object */
-    o = lw_obj_slot(addr, true);
-    if (!o)
-        return LW_CTX_NONE;
-    lw_ctx_id zero = LW_CTX_NONE;
-    if (atomic_compare_exchange_strong(&o->owner, &zero, if_absent))
-        return if_absent;
-    return zero;
+    return o ? atomic_load_explicit(&o->owner, memory_order_acquire) : LW_CTX_NONE;
 }
 
-lw_ctx_id lw_obj_owner_current(uintptr_t addr)
+/* Owner := LCA(owner, cur). An owner context that is no longer live (its
+ * scope ended and everything under it is gone) cannot be walked: the
+ * address is taken to hold a new object and cur starts its history. */
+lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur)
+{
+    lw_ctx_id own = atomic_load_explicit(owner, memory_order_acquire);
+    for (int tries = 0; tries < 8; tries++) {
+        if (lw_ctx_covers(own, cur))
+            return own;
+        lw_ctx_id l = own == LW_CTX_NONE ? cur : lw_ctx_lca(own, cur);
+        if (l == LW_CTX_NONE)
+            l = cur;
+        if (atomic_compare_exchange_strong_explicit(owner, &own, l, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            return l;
+    }
+    return own;
+}
+
+__attribute__((noinline)) void lw_obj_touch_slow(uintptr_t addr)
 {
     uint32_t g = atomic_load_explicit(&lw_obj_gen, memory_order_acquire);
-    if (LW_LIKELY(addr == lw_oc_addr && g == lw_oc_gen && addr))
-        return lw_oc_owner;
-    lw_ctx_id id = lw_obj_owner(addr, lw_ctx_current());
-    if (id != LW_CTX_NONE) {
-        lw_oc_addr = addr;
-        lw_oc_owner = id;
-        lw_oc_gen = g;
-    }
-    return id;
+    struct lw_obj *o = lw_obj_slot(addr, true);
+    if (!o)
+        return;
+    lw_obj_join(&o->owner, lw_ctx_current());
+    lw_ot_addr = addr;
+    lw_ot_gen = g;
+}
+
+void lw_obj_touch(uintptr_t addr)
+{
+    if (LW_LIKELY(addr == lw_ot_addr &&
+                  atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
+        return;
+    lw_obj_touch_slow(addr);
 }
 
 void lw_obj_cache_reset(void)
 {
-    lw_oc_addr = 0;
+    lw_ot_addr = 0;
 }

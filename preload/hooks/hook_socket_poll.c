@@ -33,14 +33,20 @@ static bool ts_zero(const struct timespec *t)
     return t && t->tv_sec == 0 && t->tv_nsec == 0;
 }
 
+/* Waiting on fds is using them (docs/design.md §1.2); returns the owner of
+ * the first tracked one. */
 static lw_ctx_id owner_of(const int *fds, int n)
 {
+    lw_ctx_id own = LW_CTX_NONE;
     for (int i = 0; i < n; i++) {
         struct lw_fd_rec *r = lw_fd_get(fds[i]);
-        if (r)
-            return atomic_load_explicit(&r->owner, memory_order_relaxed);
+        if (r) {
+            lw_fd_use(r);
+            if (own == LW_CTX_NONE)
+                own = atomic_load_explicit(&r->owner, memory_order_relaxed);
+        }
     }
-    return LW_CTX_NONE;
+    return own;
 }
 
 static uintptr_t begin(const char *call, const int *fds, int n, int64_t timeout, lw_ctx_id owner,
@@ -161,6 +167,8 @@ static uintptr_t begin_epoll(const char *call, int epfd, int64_t timeout, void *
 {
     int n = lw_fd_epoll_fds(epfd, fds, LW_WAIT_FDS);
     struct lw_fd_rec *ep = lw_fd_get(epfd);
+    if (ep)
+        lw_fd_use(ep); /* waiting on the set uses it, not the fds in it */
     lw_ctx_id owner = ep ? atomic_load_explicit(&ep->owner, memory_order_relaxed) : LW_CTX_NONE;
     return begin(call, fds, n, timeout, owner, caller);
 }

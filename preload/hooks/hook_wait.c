@@ -40,16 +40,19 @@ static int64_t lw_reltime(const struct timespec *rel)
     return (int64_t)rel->tv_sec * 1000000000 + rel->tv_nsec;
 }
 
-/* defer_owner: mutex and rwlock waits leave the owner lookup (a probe of
- * the object table, a cache miss on a busy lock path) to the snapshot
- * writer, which resolves it the same way (lw_snap_threads.c). */
+/* A wait touches its object (docs/design.md §1.2): the owner becomes the
+ * common ancestor of every context that used it; the snapshot writer reads
+ * the owner then (lw_snap_threads.c), since later touches may move it up.
+ * defer_owner: contended mutex and rwlock waits touch nothing (a probe of
+ * the object table on a busy lock path); their owner is whoever else
+ * touched the lock, else the waiter's context at snapshot time. */
 static inline __attribute__((always_inline)) uintptr_t
 lw_wait_x(const char *call, const char *family, const void *obj, int64_t timeout, int holder,
           void *caller, bool defer_owner)
 {
-    struct lw_wait_info wi = {call, family, (uintptr_t)obj, -1, NULL, 0, timeout,
-                              obj && !defer_owner ? lw_obj_owner_current((uintptr_t)obj)
-                                                  : LW_CTX_NONE,
+    if (obj && !defer_owner)
+        lw_obj_touch((uintptr_t)obj);
+    struct lw_wait_info wi = {call, family, (uintptr_t)obj, -1, NULL, 0, timeout, LW_CTX_NONE,
                               caller};
     return lw_wait_begin2(&wi, holder, 0);
 }
@@ -384,8 +387,9 @@ LW_EXPORT long syscall(long nr, ...)
                              ? lw_reltime(ts)
                              : lw_rel((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
                                       ts);
+            lw_obj_touch((uintptr_t)a);
             struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to,
-                                      lw_obj_owner_current((uintptr_t)a), LW_CALLER};
+                                      LW_CTX_NONE, LW_CALLER};
             tok = lw_wait_begin2(&wi, 0, 0);
         }
     }

@@ -1,5 +1,5 @@
 /* lw_fd.c — the fd/socket table (see lw_fd.h): slots per fd number, records
- * per open file description, dup aliases, ownership moves, epoll
+ * per open file description, dup aliases, ownership by common ancestor, epoll
  * registrations, counts for leakwatch_verify_ctx.
  *
  * Runs on arbitrary host threads inside interposed calls: no malloc, no stdio,
@@ -278,11 +278,46 @@ void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx)
         lw_ctx_unref(old);
 }
 
+__attribute__((noinline)) void lw_fd_use_slow(struct lw_fd_rec *r, lw_ctx_id cur)
+{
+    /* a plain load first: a descendant of the owner comes here on every
+     * call and must not pay a locked instruction */
+    if (!(atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_USED) &&
+        !(atomic_fetch_or_explicit(&r->flags, LW_FDF_USED, memory_order_relaxed) & LW_FDF_USED)) {
+        /* first use: creating or accepting counted only until now */
+        if (atomic_load_explicit(&r->owner, memory_order_relaxed) != cur)
+            lw_fd_set_owner(r, cur);
+        return;
+    }
+    lw_ctx_id own = atomic_load_explicit(&r->owner, memory_order_relaxed);
+    for (int tries = 0; tries < 8; tries++) {
+        if (lw_ctx_covers(own, cur))
+            return;
+        /* the record's reference keeps `own` and so its ancestors live */
+        lw_ctx_id l = own == LW_CTX_NONE ? cur : lw_ctx_lca(own, cur);
+        if (l == LW_CTX_NONE)
+            l = cur;
+        lw_ctx_ref(l);
+        if (atomic_compare_exchange_strong_explicit(&r->owner, &own, l, memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            if (own != LW_CTX_NONE)
+                lw_ctx_unref(own);
+            return;
+        }
+        lw_ctx_unref(l);
+    }
+}
+
 void lw_fd_epoll_add(int epfd, int fd)
 {
     struct lw_fd_rec *ep = lw_fd_get(epfd), *t = lw_fd_get(fd);
-    if (t)
+    /* registering is using both: the set and the fd it will wait on */
+    if (ep)
+        lw_fd_use(ep);
+    if (t) {
+        lw_fd_use(t);
         atomic_store_explicit(&t->epoll, epfd, memory_order_relaxed);
+    }
     if (!ep || ep->kind != LW_FD_EPOLL)
         return;
     lw_lock(&fd_lock);

@@ -2,7 +2,7 @@
  * leakwatch saw created (socket, accept, pipe, eventfd, timerfd, epoll), and
  * a slot per fd number pointing at it (dup aliases share a record).
  *
- * The I/O paths (lw_fd_get, lw_fd_io_in/out, lw_fd_take_owner) take no lock,
+ * The I/O paths (lw_fd_get, lw_fd_io_in/out, lw_fd_use) take no lock,
  * allocate nothing and use only the coarse clock; the create/close paths take
  * the table's lock. Records live in mmap'd memory that is never unmapped, so a
  * racy reader (snapshot writer, a thread doing I/O on an fd another thread is
@@ -36,6 +36,8 @@ enum lw_fd_kind {
 #define LW_FDF_CONNECTED 0x4u /* connect() succeeded or it came from accept() */
 #define LW_FDF_NOWAIT_NO 0x8u /* pwritev2(RWF_NOWAIT) refused here: writes are
                                * recorded unprobed (hook_socket_io.c) */
+#define LW_FDF_USED 0x10u     /* used since created: the creator no longer
+                               * counts for its owner (lw_fd_use) */
 
 #define LW_FD_SLOTS (1u << 20)  /* fds at or above this are not tracked */
 #define LW_FD_RECS (1u << 17)   /* open files tracked at once */
@@ -51,7 +53,8 @@ struct lw_fd_rec {
     /* SO_RCVTIMEO / SO_SNDTIMEO as last set with setsockopt (or inherited
      * by accept): -1 none (block forever), 0 never blocks, else ns */
     _Atomic int64_t rcvtimeo_ns, sndtimeo_ns;
-    _Atomic lw_ctx_id owner; /* holds a context reference */
+    _Atomic lw_ctx_id owner; /* LCA of the users (the creator until the first
+                              * use); holds a context reference */
     lw_ctx_id creator;       /* holds a context reference */
     int creator_tid;
     uint64_t created_ns;
@@ -100,17 +103,25 @@ void lw_fd_close(int fd);
 void lw_fd_mark_internal(int fd, bool internal);
 bool lw_fd_is_internal(int fd);
 
-/* Hand ownership to `ctx` (reference moved). Cheap when unchanged. */
+/* Hand ownership to `ctx` (reference moved). */
 void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx);
-static inline void lw_fd_take_owner(struct lw_fd_rec *r)
+/* The calling context used the fd (read, wrote, sent, received, waited on
+ * it, registered it in an epoll set): docs/design.md §1.2. The first use
+ * takes it from its creator; later ones move the owner to the lowest common
+ * ancestor of the users, never to the last one. Free when the user is the
+ * owner, nearly free for a descendant (a per-thread memo); the tree walk
+ * runs only when a context outside the owner's subtree uses it. */
+void lw_fd_use_slow(struct lw_fd_rec *r, lw_ctx_id cur);
+static inline void lw_fd_use(struct lw_fd_rec *r)
 {
     lw_ctx_id cur = lw_ctx_current();
-    if (LW_UNLIKELY(atomic_load_explicit(&r->owner, memory_order_relaxed) != cur))
-        lw_fd_set_owner(r, cur);
+    if (LW_UNLIKELY(atomic_load_explicit(&r->owner, memory_order_relaxed) != cur ||
+                    !(atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_USED)))
+        lw_fd_use_slow(r, cur);
 }
 static inline void lw_fd_io_in(struct lw_fd_rec *r, uint64_t n)
 {
-    lw_fd_take_owner(r);
+    lw_fd_use(r);
     /* load+store, not a locked add: two threads doing I/O on one fd at the
      * same instant may lose a count; the hot path stays free of bus locks */
     atomic_store_explicit(&r->bytes_in, atomic_load_explicit(&r->bytes_in, memory_order_relaxed) + n,
@@ -119,7 +130,7 @@ static inline void lw_fd_io_in(struct lw_fd_rec *r, uint64_t n)
 }
 static inline void lw_fd_io_out(struct lw_fd_rec *r, uint64_t n)
 {
-    lw_fd_take_owner(r);
+    lw_fd_use(r);
     atomic_store_explicit(&r->bytes_out,
                           atomic_load_explicit(&r->bytes_out, memory_order_relaxed) + n,
                           memory_order_relaxed);

@@ -65,6 +65,7 @@ static int lw_api_ctx_enter(leakwatch_ctx_t ctx)
     else
         t->ctx_bgmask &= ~(1u << t->ctx_depth);
     t->ctx_depth++;
+    lw_obj_cache_reset(); /* touches now come from another context */
     return 0;
 }
 
@@ -81,6 +82,7 @@ static int lw_api_ctx_leave(void)
         return -1;
     t->ctx_depth--;
     lw_ctx_unref(t->ctx_stack[t->ctx_depth]);
+    lw_obj_cache_reset();
     return 0;
 }
 

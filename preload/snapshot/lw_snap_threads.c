@@ -299,12 +299,15 @@ static void lw_write_blocked_intercepted(struct lw_snap *s, struct lw_json *w,
     for (int i = 0; i < b->nfds; i++)
         lw_json_int(w, b->fds[i]);
     lw_json_arr_end(w);
-    /* mutex/rwlock waits defer the owner lookup to here; a statically
-     * initialised lock is then owned by the first waiter a snapshot sees */
-    lw_ctx_id owner = b->owner;
+    /* a waited-on object's owner as it is now (touches after the wait
+     * began may have moved it up: docs/design.md §1.2); a contended lock
+     * nobody else touched is the waiter's own */
+    lw_ctx_id owner = b->object ? lw_obj_owner(b->object) : LW_CTX_NONE;
+    if (!owner)
+        owner = b->owner;
     if (!owner && b->object && b->family &&
         (!strcmp(b->family, "mutex") || !strcmp(b->family, "rwlock")))
-        owner = lw_obj_owner(b->object, c->cur_ctx ? c->cur_ctx : c->ctx);
+        owner = c->cur_ctx ? c->cur_ctx : c->ctx;
     lw_kuint_or_null(w, "object_owner", owner);
     lw_kuint_or_null(w, "holder_tid", b->holder_tid > 0 ? (uint64_t)b->holder_tid : 0);
     lw_kuint_or_null(w, "join_target_tid", b->join_tid > 0 ? (uint64_t)b->join_tid : 0);

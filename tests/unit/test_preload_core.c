@@ -508,18 +508,15 @@ START_TEST(objects_owner_table)
 {
     setup_tables();
     static char objs[64];
-    uintptr_t a = (uintptr_t)&objs[0], b = (uintptr_t)&objs[8];
-    ck_assert_uint_eq(lw_obj_owner(a, LW_CTX_NONE), LW_CTX_NONE);
+    uintptr_t a = (uintptr_t)&objs[0];
+    ck_assert_uint_eq(lw_obj_owner(a), LW_CTX_NONE);
     lw_obj_set(a, 5);
-    ck_assert_uint_eq(lw_obj_owner(a, 9), 5);
-    /* static initialiser: the first toucher owns it, later ones do not */
-    ck_assert_uint_eq(lw_obj_owner(b, 7), 7);
-    ck_assert_uint_eq(lw_obj_owner(b, 8), 7);
+    ck_assert_uint_eq(lw_obj_owner(a), 5);
     /* destroy, then re-init by someone else */
     lw_obj_remove(a);
-    ck_assert_uint_eq(lw_obj_owner(a, LW_CTX_NONE), LW_CTX_NONE);
+    ck_assert_uint_eq(lw_obj_owner(a), LW_CTX_NONE);
     lw_obj_set(a, 11);
-    ck_assert_uint_eq(lw_obj_owner(a, LW_CTX_NONE), 11);
+    ck_assert_uint_eq(lw_obj_owner(a), 11);
     /* init/destroy churn reuses tombstones instead of filling the table */
     uint64_t dropped = atomic_load(&lw_stat_objects_dropped);
     for (uintptr_t i = 0; i < 600000; i++) {
@@ -527,7 +524,38 @@ START_TEST(objects_owner_table)
         lw_obj_remove(0x100000 + i * 64);
     }
     ck_assert_uint_eq(atomic_load(&lw_stat_objects_dropped), dropped);
-    ck_assert_uint_eq(lw_obj_owner(a, LW_CTX_NONE), 11);
+    ck_assert_uint_eq(lw_obj_owner(a), 11);
+}
+END_TEST
+
+/* docs/design.md §1.2: owner = lowest common ancestor of the touchers. */
+START_TEST(objects_owner_lca)
+{
+    setup_tables();
+    lw_ctx_id req1 = lw_ctx_new(LW_CTX_ROOT, LW_CK_THREAD, NULL, 10, 0, false);
+    lw_ctx_id req2 = lw_ctx_new(LW_CTX_ROOT, LW_CK_THREAD, NULL, 11, 0, false);
+    lw_ctx_id w1 = lw_ctx_new(req1, LW_CK_THREAD, NULL, 12, 0, false);
+    lw_ctx_id w2 = lw_ctx_new(w1, LW_CK_THREAD, NULL, 13, 0, false);
+    ck_assert_uint_eq(lw_ctx_lca(w2, req1), req1);
+    ck_assert_uint_eq(lw_ctx_lca(req1, w2), req1);
+    ck_assert_uint_eq(lw_ctx_lca(w2, req2), LW_CTX_ROOT);
+    ck_assert_uint_eq(lw_ctx_lca(w1, w1), w1);
+    ck_assert(lw_ctx_covers(req1, w2));
+    ck_assert(lw_ctx_covers(req1, w2)); /* memo */
+    ck_assert(!lw_ctx_covers(w2, req1));
+    _Atomic lw_ctx_id own = LW_CTX_NONE;
+    ck_assert_uint_eq(lw_obj_join(&own, w2), w2);     /* first toucher */
+    ck_assert_uint_eq(lw_obj_join(&own, w2), w2);
+    ck_assert_uint_eq(lw_obj_join(&own, req1), req1); /* its ancestor */
+    ck_assert_uint_eq(lw_obj_join(&own, w1), req1);   /* below: no change */
+    ck_assert_uint_eq(lw_obj_join(&own, req2), LW_CTX_ROOT);
+    ck_assert_uint_eq(lw_obj_join(&own, w2), LW_CTX_ROOT); /* never moves down */
+    /* an owner that is no longer live: the address holds a new object */
+    lw_ctx_id gone = lw_ctx_new(LW_CTX_ROOT, LW_CK_THREAD, NULL, 14, 0, false);
+    lw_ctx_cancel(gone, LW_CAUSE_EXITED);
+    lw_ctx_unref(gone);
+    atomic_store(&own, gone);
+    ck_assert_uint_eq(lw_obj_join(&own, req2), req2);
 }
 END_TEST
 
@@ -566,6 +594,7 @@ Suite *lw_suite_preload_core(void)
     suite_add_tcase(s, c);
     TCase *ob = tcase_create("objects");
     tcase_add_test(ob, objects_owner_table);
+    tcase_add_test(ob, objects_owner_lca);
     tcase_add_test(ob, objects_full_table);
     suite_add_tcase(s, ob);
     return s;

@@ -229,8 +229,17 @@ lw_ctx_id lw_obj_owner(uintptr_t addr);            /* snapshot: current owner */
  * futex wake): owner := LCA(owner, current context). Two TLS loads and one
  * global load when this thread touched it last and nothing was
  * initialised or destroyed since. */
-void lw_obj_touch(uintptr_t addr);
 void lw_obj_touch_slow(uintptr_t addr);
+extern _Atomic uint32_t lw_obj_gen;       /* bumped by every init/destroy */
+extern LW_TLS uintptr_t lw_ot_addr;       /* this thread's last touch ... */
+extern LW_TLS uint32_t lw_ot_gen;         /* ... and the generation then */
+static inline __attribute__((always_inline)) void lw_obj_touch(uintptr_t addr)
+{
+    if (LW_LIKELY(addr == lw_ot_addr &&
+                  atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
+        return;
+    lw_obj_touch_slow(addr);
+}
 /* *owner := LCA(*owner, cur) (CAS); returns the owner now. */
 lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur);
 void lw_obj_cache_reset(void); /* this thread's memo (ctx enter/leave, tests, fork child) */

@@ -12,6 +12,8 @@
  */
 #include "lw_internal.h"
 
+#include <errno.h>
+
 #define LW_OBJ_BITS 18
 #define LW_OBJ_SIZE (1u << LW_OBJ_BITS)
 #define LW_OBJ_PROBE 64
@@ -98,9 +100,9 @@ static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
  * memo below then answers a repeated touch with two TLS loads and a
  * global one (the table generation, bumped by every init/destroy, and the
  * thread's memo reset when it enters or leaves an API context). */
-static _Atomic uint32_t lw_obj_gen;
-static LW_TLS uintptr_t lw_ot_addr;
-static LW_TLS uint32_t lw_ot_gen;
+_Atomic uint32_t lw_obj_gen;
+LW_TLS uintptr_t lw_ot_addr;
+LW_TLS uint32_t lw_ot_gen;
 
 static inline void lw_obj_gen_bump(void)
 {
@@ -151,23 +153,21 @@ lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur)
     return own;
 }
 
+/* errno is the host's: the table-full message and the context lock must
+ * not change it under a pthread_cond_signal. */
 __attribute__((noinline)) void lw_obj_touch_slow(uintptr_t addr)
 {
+    if (!addr)
+        return;
+    int e = errno;
     uint32_t g = atomic_load_explicit(&lw_obj_gen, memory_order_acquire);
     struct lw_obj *o = lw_obj_slot(addr, true);
-    if (!o)
-        return;
-    lw_obj_join(&o->owner, lw_ctx_current());
-    lw_ot_addr = addr;
-    lw_ot_gen = g;
-}
-
-void lw_obj_touch(uintptr_t addr)
-{
-    if (LW_LIKELY(addr == lw_ot_addr &&
-                  atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
-        return;
-    lw_obj_touch_slow(addr);
+    if (o) {
+        lw_obj_join(&o->owner, lw_ctx_current());
+        lw_ot_addr = addr;
+        lw_ot_gen = g;
+    }
+    errno = e;
 }
 
 void lw_obj_cache_reset(void)

@@ -51,7 +51,10 @@ uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t tim
 {
     if (lw_fd_nonblock(r))
         return 0;
-    lw_fd_use(r); /* a thread that blocks here forever used it too */
+    /* a thread that blocks here forever used it too; connecting is part
+     * of creating it (docs/design.md §1.2) */
+    if (call[0] != 'c' || strcmp(call, "connect") != 0)
+        lw_fd_use(r);
     int k = r->kind;
     struct lw_wait_info wi = {
         .call = call,
@@ -176,7 +179,6 @@ LW_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     lw_fd_wait_done(tok);
     if (ret == 0)
         lw_fd_set_flag(r, LW_FDF_CONNECTED, true);
-    lw_fd_use(r);
     return ret;
 }
 

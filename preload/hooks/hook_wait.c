@@ -141,6 +141,23 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     return rc;
 }
 
+/* Waking is touching (docs/design.md §1.2): whoever signals, broadcasts,
+ * posts or futex-wakes an object shares it with its waiters, so a pool fed
+ * by several request scopes belongs to their common ancestor. The repeat
+ * from the same thread costs the inlined memo check only. */
+#define LW_WAKE_HOOK(name, type)                                                          \
+    LW_EXPORT int name(type *o)                                                           \
+    {                                                                                     \
+        LW_ENSURE(name);                                                                  \
+        if (lw_active_inline())                                                           \
+            lw_obj_touch((uintptr_t)o);                                                   \
+        return lw_real_##name(o);                                                         \
+    }
+
+LW_WAKE_HOOK(pthread_cond_signal, pthread_cond_t)
+LW_WAKE_HOOK(pthread_cond_broadcast, pthread_cond_t)
+LW_WAKE_HOOK(sem_post, sem_t)
+
 /* ---- mutexes: trylock first, record only when contended ---- */
 
 static inline int lw_holder(const pthread_mutex_t *m)
@@ -380,6 +397,8 @@ LW_EXPORT long syscall(long nr, ...)
     uintptr_t tok = 0;
     if (nr == SYS_futex && lw_active()) {
         int cmd = (int)b & FUTEX_CMD_MASK;
+        if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET)
+            lw_obj_touch((uintptr_t)a); /* Rust's notify and unlock */
         if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
             const struct timespec *ts = (const struct timespec *)d;
             int64_t to = !ts ? -1

@@ -54,6 +54,8 @@
     /* waits (hook_wait.c) */                                                               \
     X(int, pthread_cond_init, (pthread_cond_t *, const pthread_condattr_t *), "GLIBC_2.3.2") \
     X(int, pthread_cond_destroy, (pthread_cond_t *), "GLIBC_2.3.2")                         \
+    X(int, pthread_cond_signal, (pthread_cond_t *), "GLIBC_2.3.2")                          \
+    X(int, pthread_cond_broadcast, (pthread_cond_t *), "GLIBC_2.3.2")                       \
     X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *), "GLIBC_2.3.2")         \
     X(int, pthread_cond_timedwait,                                                          \
       (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), "GLIBC_2.3.2")        \
@@ -82,6 +84,7 @@
     X(int, pthread_barrier_wait, (pthread_barrier_t *), NULL)                               \
     X(int, sem_init, (sem_t *, int, unsigned), NULL)                                        \
     X(int, sem_destroy, (sem_t *), NULL)                                                    \
+    X(int, sem_post, (sem_t *), NULL)                                                       \
     X(int, sem_wait, (sem_t *), NULL)                                                       \
     X(int, sem_trywait, (sem_t *), NULL)                                                    \
     X(int, sem_timedwait, (sem_t *, const struct timespec *), NULL)                         \

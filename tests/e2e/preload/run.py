@@ -550,6 +550,7 @@ def exported_symbols():
         "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",
         "pthread_cancel", "pthread_setname_np", "pthread_cond_init", "pthread_cond_destroy",
         "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
+        "pthread_cond_signal", "pthread_cond_broadcast", "sem_post",
         "pthread_mutex_init", "pthread_mutex_destroy", "pthread_mutex_lock",
         "pthread_mutex_timedlock", "pthread_mutex_clocklock", "pthread_rwlock_init",
         "pthread_rwlock_destroy", "pthread_rwlock_rdlock", "pthread_rwlock_wrlock",

@@ -231,11 +231,12 @@ lw_ctx_id lw_obj_owner(uintptr_t addr);            /* snapshot: current owner */
  * initialised or destroyed since. */
 void lw_obj_touch_slow(uintptr_t addr);
 extern _Atomic uint32_t lw_obj_gen;       /* bumped by every init/destroy */
-extern LW_TLS uintptr_t lw_ot_addr;       /* this thread's last touch ... */
+extern LW_TLS uintptr_t lw_ot_addr[2];    /* this thread's last two touches ... */
 extern LW_TLS uint32_t lw_ot_gen;         /* ... and the generation then */
+/* Two entries: a ping-pong waits on one object and wakes another. */
 static inline __attribute__((always_inline)) void lw_obj_touch(uintptr_t addr)
 {
-    if (LW_LIKELY(addr == lw_ot_addr &&
+    if (LW_LIKELY((addr == lw_ot_addr[0] || addr == lw_ot_addr[1]) &&
                   atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
         return;
     lw_obj_touch_slow(addr);

@@ -97,11 +97,12 @@ static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
  * object at that address); destroy forgets it. The owner only ever moves
  * up the tree, so once a thread has seen that the owner covers its
  * context (is it, or an ancestor of it) that stays true: the per-thread
- * memo below then answers a repeated touch with two TLS loads and a
+ * memo below (the last two objects: a ping-pong waits on one and wakes the
+ * other) then answers a repeated touch with three TLS loads and a
  * global one (the table generation, bumped by every init/destroy, and the
  * thread's memo reset when it enters or leaves an API context). */
 _Atomic uint32_t lw_obj_gen;
-LW_TLS uintptr_t lw_ot_addr;
+LW_TLS uintptr_t lw_ot_addr[2];
 LW_TLS uint32_t lw_ot_gen;
 
 static inline void lw_obj_gen_bump(void)
@@ -161,16 +162,20 @@ __attribute__((noinline)) void lw_obj_touch_slow(uintptr_t addr)
         return;
     int e = errno;
     uint32_t g = atomic_load_explicit(&lw_obj_gen, memory_order_acquire);
+    if (g != lw_ot_gen) { /* an init/destroy since: forget both entries */
+        lw_ot_addr[0] = lw_ot_addr[1] = 0;
+        lw_ot_gen = g;
+    }
     struct lw_obj *o = lw_obj_slot(addr, true);
     if (o) {
         lw_obj_join(&o->owner, lw_ctx_current());
-        lw_ot_addr = addr;
-        lw_ot_gen = g;
+        lw_ot_addr[1] = lw_ot_addr[0];
+        lw_ot_addr[0] = addr;
     }
     errno = e;
 }
 
 void lw_obj_cache_reset(void)
 {
-    lw_ot_addr = 0;
+    lw_ot_addr[0] = lw_ot_addr[1] = 0;
 }

@@ -146,7 +146,7 @@ __attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind k
     stale = atomic_exchange_explicit(&r->owner, ctx, memory_order_relaxed);
     r->creator = ctx;
     r->creator_tid = lw_gettid();
-    r->created_ns = lw_now_ns();
+    __atomic_store_n(&r->created_ns, lw_now_ns(), __ATOMIC_RELAXED); /* lw_fd_use's memo reads it */
     atomic_store_explicit(&r->last_io_ns, 0, memory_order_relaxed);
     atomic_store_explicit(&r->bytes_in, 0, memory_order_relaxed);
     atomic_store_explicit(&r->bytes_out, 0, memory_order_relaxed);
@@ -278,7 +278,27 @@ void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx)
         lw_ctx_unref(old);
 }
 
-__attribute__((noinline)) void lw_fd_use_slow(struct lw_fd_rec *r, lw_ctx_id cur)
+__thread __attribute__((tls_model("initial-exec"))) struct lw_fd_rec *lw_fu_rec[2];
+__thread __attribute__((tls_model("initial-exec"))) uint64_t lw_fu_born[2];
+
+void lw_fd_use_forget(void)
+{
+    lw_fu_rec[0] = lw_fu_rec[1] = NULL;
+}
+
+static void lw_fd_use_join(struct lw_fd_rec *r, lw_ctx_id cur);
+
+__attribute__((noinline)) void lw_fd_use_slow(struct lw_fd_rec *r)
+{
+    uint64_t born = __atomic_load_n(&r->created_ns, __ATOMIC_RELAXED);
+    lw_fd_use_join(r, lw_ctx_current());
+    lw_fu_rec[1] = lw_fu_rec[0];
+    lw_fu_born[1] = lw_fu_born[0];
+    lw_fu_rec[0] = r;
+    lw_fu_born[0] = born;
+}
+
+static void lw_fd_use_join(struct lw_fd_rec *r, lw_ctx_id cur)
 {
     /* a plain load first: a descendant of the owner comes here on every
      * call and must not pay a locked instruction */

@@ -111,14 +111,22 @@ void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx);
  * ancestor of the users, never to the last one. Free when the user is the
  * owner, nearly free for a descendant (a per-thread memo); the tree walk
  * runs only when a context outside the owner's subtree uses it. */
-void lw_fd_use_slow(struct lw_fd_rec *r, lw_ctx_id cur);
-static inline void lw_fd_use(struct lw_fd_rec *r)
+void lw_fd_use_slow(struct lw_fd_rec *r);
+/* The last two records this thread used (a ping-pong reads one fd and
+ * writes another), each with its creation time so a recycled record is a
+ * miss. Once a thread has used a record its owner covers the thread's
+ * context for good (owners only move up), so a hit needs no context
+ * lookup. Reset when the thread enters or leaves an API context. */
+extern __thread __attribute__((tls_model("initial-exec"))) struct lw_fd_rec *lw_fu_rec[2];
+extern __thread __attribute__((tls_model("initial-exec"))) uint64_t lw_fu_born[2];
+static inline __attribute__((always_inline)) void lw_fd_use(struct lw_fd_rec *r)
 {
-    lw_ctx_id cur = lw_ctx_current();
-    if (LW_UNLIKELY(atomic_load_explicit(&r->owner, memory_order_relaxed) != cur ||
-                    !(atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_USED)))
-        lw_fd_use_slow(r, cur);
+    uint64_t born = __atomic_load_n(&r->created_ns, __ATOMIC_RELAXED);
+    if (LW_LIKELY((r == lw_fu_rec[0] && born == lw_fu_born[0]) || (r == lw_fu_rec[1] && born == lw_fu_born[1])))
+        return;
+    lw_fd_use_slow(r);
 }
+void lw_fd_use_forget(void); /* this thread's memo (API context enter/leave) */
 static inline void lw_fd_io_in(struct lw_fd_rec *r, uint64_t n)
 {
     lw_fd_use(r);

@@ -66,6 +66,7 @@ static int lw_api_ctx_enter(leakwatch_ctx_t ctx)
         t->ctx_bgmask &= ~(1u << t->ctx_depth);
     t->ctx_depth++;
     lw_obj_cache_reset(); /* touches now come from another context */
+    lw_fd_use_forget();
     return 0;
 }
 
@@ -83,6 +84,7 @@ static int lw_api_ctx_leave(void)
     t->ctx_depth--;
     lw_ctx_unref(t->ctx_stack[t->ctx_depth]);
     lw_obj_cache_reset();
+    lw_fd_use_forget();
     return 0;
 }
 

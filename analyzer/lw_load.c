@@ -628,7 +628,11 @@ static int load_root(struct ld *l, json_t *root)
     struct lw_snapshot *s = l->s;
     json_t *taken;
     int trigger;
+    /* image / replaced_image: optional, so snapshots written before images
+     * were named still load */
     if (get_int(l, root, "", "pid", true, 1, &s->pid) < 0 || get_str(l, root, "", "exe", false, &s->exe) < 0 ||
+        get_str(l, root, "", "image", false, &s->image) < 0 ||
+        get_str(l, root, "", "replaced_image", false, &s->replaced_image) < 0 ||
         get_enum(l, root, "", "trigger", true, &lw_vocab_trigger, &trigger) < 0 ||
         get_obj(l, root, "", "taken_at", &taken) < 0)
         return -1;

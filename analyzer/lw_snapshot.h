@@ -123,6 +123,8 @@ struct lw_snapshot {
     const char *path;       /* as given on the command line ("-" = stdin) */
     int64_t pid;
     const char *exe;
+    const char *image;          /* program image id (new at each exec), NULL if absent */
+    const char *replaced_image; /* the image this exec replaced, NULL if none */
     enum lw_trigger trigger;
     int64_t taken_mono_ns, taken_real_ns;
     size_t nmodules;  struct lw_snap_module *modules;

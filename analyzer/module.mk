@@ -28,7 +28,11 @@ $(BUILD)/leakwatch-diff: $(BUILD)/obj/analyzer/lw_diff_main.o $(ANALYZER_OBJS) $
 $(BUILD)/leakwatch-show: $(BUILD)/obj/analyzer/lw_show_main.o $(ANALYZER_OBJS) $(ANALYZER_REPORTS_OBJS)
 	$(CC) -o $@ $^ $(ANALYZER_LDLIBS)
 
-ALL_TARGETS += $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show
+# the control-channel client behind `leakwatch snapshot` (libc only)
+$(BUILD)/lw-snapshot: $(BUILD)/obj/analyzer/lw_ctl_main.o $(BUILD)/obj/analyzer/lw_ctl_client.o
+	$(CC) -o $@ $^
+
+ALL_TARGETS += $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show $(BUILD)/lw-snapshot
 
 # Symbolization fixture: a -g PIE that writes a snapshot of itself (real
 # addresses, an inlined frame, a C++ symbol). Used by unit and e2e tests.

@@ -30,7 +30,8 @@
     X(EXITED, "exited") X(PTHREAD_CANCEL, "pthread_cancel") X(EXPLICIT, "explicit") X(PROCESS_EXIT, "process_exit")
 /* What made the shim write a snapshot (snapshot trigger). */
 #define LW_TRIGGER_LIST(X)                                                                                          \
-    X(START, "start") X(EXIT, "exit") X(SIGNAL, "signal") X(API, "api") X(INTERVAL, "interval")
+    X(START, "start") X(EXIT, "exit") X(SIGNAL, "signal") X(API, "api") X(INTERVAL, "interval") \
+        X(REQUEST, "request")
 /* Snapshot threads[].kind and threads[].state; contexts[].kind. */
 #define LW_THREAD_KIND_LIST(X) X(MAIN, "main") X(TRACKED, "tracked") X(FOREIGN, "foreign")
 #define LW_THREAD_STATE_LIST(X) X(RUNNING, "running") X(BLOCKED, "blocked") X(EXITED, "exited")

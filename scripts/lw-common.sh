@@ -54,7 +54,7 @@ lw_find_lib() {
 
 # Sets LW_TOOL to one of leakwatch's own programs (leakwatch-diff, ...).
 lw_find_tool() {
-  if LW_TOOL=$(lw_first_file "$LW_DIR/$1" "$LW_DIR/../build/$1") && [ -x "$LW_TOOL" ]; then
+  if LW_TOOL=$(lw_first_file "$LW_DIR/$1" "$LW_DIR/../lib/leakwatch/$1" "$LW_DIR/../build/$1") && [ -x "$LW_TOOL" ]; then
     return 0
   fi
   LW_ERR="$1 not found next to $LW_DIR (build it with 'make')"

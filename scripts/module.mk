@@ -20,7 +20,7 @@ ALL_TARGETS += $(SCRIPT_OUT)
 
 # ---- install -------------------------------------------------------------
 # Layout: $(PREFIX)/bin/{leakwatch,leakwatch-gate,leakwatch-diff,leakwatch-show}
-#         $(PREFIX)/lib/leakwatch/{libleakwatch.so,lw-common.sh,lw_helper.py}
+#         $(PREFIX)/lib/leakwatch/{libleakwatch.so,lw-common.sh,lw_helper.py,lw-snapshot}
 #         $(PREFIX)/include/leakwatch.h, $(PREFIX)/lib/pkgconfig/leakwatch.pc
 #         $(PREFIX)/share/man/man1/*.1, man7/libleakwatch.7
 INSTALL_BIN   := $(DESTDIR)$(PREFIX)/bin
@@ -38,6 +38,7 @@ install: all $(BUILD)/leakwatch.pc
 	install -d $(INSTALL_BIN) $(INSTALL_LIB) $(INSTALL_INC) $(INSTALL_PC) $(INSTALL_MAN)/man1 $(INSTALL_MAN)/man7
 	install -m 755 $(BUILD)/leakwatch $(BUILD)/leakwatch-gate $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show $(INSTALL_BIN)/
 	install -m 644 $(BUILD)/libleakwatch.so $(BUILD)/lw-common.sh $(BUILD)/lw_helper.py $(INSTALL_LIB)/
+	install -m 755 $(BUILD)/lw-snapshot $(INSTALL_LIB)/
 	install -m 644 include/leakwatch.h $(INSTALL_INC)/
 	install -m 644 $(BUILD)/leakwatch.pc $(INSTALL_PC)/
 	install -m 644 man/leakwatch.1 man/leakwatch-diff.1 man/leakwatch-gate.1 $(INSTALL_MAN)/man1/

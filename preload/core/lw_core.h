@@ -8,6 +8,7 @@
 
 #include "lw_platform.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,16 @@ lw_ctx_id lw_ctx_lca(lw_ctx_id a, lw_ctx_id b);
 /* Is `cur` the context `own` or one of its descendants? A per-thread memo
  * answers repeats without the lock. */
 bool lw_ctx_covers(lw_ctx_id own, lw_ctx_id cur);
+
+/* Start this process's writer thread (and with it the control channel) if
+ * it has none: a forked child gets one at its first wait. Cheap when it
+ * runs already (two loads). */
+void lw_writer_ensure(void);
+
+/* A signal mask a program passes to a wait (ppoll, pselect, epoll_pwait,
+ * sigsuspend): m itself, or a copy in buf with the snapshot signal added
+ * while leakwatch owns it, so the wait never ends because of a snapshot. */
+const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf);
 
 /* Capture the caller's stack (return addresses, innermost first), skipping
  * `skip` frames of leakwatch itself. Returns the number of frames (<= max).

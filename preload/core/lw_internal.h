@@ -31,6 +31,7 @@ struct lw_options {
     int quiet;
     int help;
     int enabled;
+    int channel;
 };
 extern struct lw_options lw_opt;
 void lw_options_defaults(struct lw_options *o);
@@ -119,6 +120,7 @@ struct lw_thread {
     int ctx_overflow;
     uint32_t ctx_bgmask; /* bit i: ctx_stack[i] is LEAKWATCH_BACKGROUND */
     int joined, detached, exited, exit_kind;
+    int sigstate; /* creator's snapshot-signal mask state (lw_sigmask.c) */
     char name[16];
     _Atomic uint64_t waits;
     _Atomic uint64_t wakes_since_cancel;
@@ -254,9 +256,12 @@ void lw_stack_fork_prepare(void);
 void lw_stack_fork_done(bool child);
 
 /* ---- snapshot (lw_snapshot.c / lw_json.c) ---- */
-enum { LW_TRIG_START, LW_TRIG_EXIT, LW_TRIG_SIGNAL, LW_TRIG_API, LW_TRIG_INTERVAL };
+enum { LW_TRIG_START, LW_TRIG_EXIT, LW_TRIG_SIGNAL, LW_TRIG_API, LW_TRIG_INTERVAL,
+       LW_TRIG_REQUEST };
 /* Writes one snapshot; path NULL = the output pattern. 0 or -errno. */
 int lw_snapshot_write(int trigger, const char *path);
+/* Same, and the path written (or that could not be) into out ("" if none). */
+int lw_snapshot_write_path(int trigger, const char *path, char *out, size_t n);
 /* Expand the output pattern for sequence `seq` into out. */
 int lw_expand_output(const char *pat, uint64_t seq, char *out, size_t n);
 struct lw_json *lw_json_open(int fd);
@@ -278,16 +283,42 @@ bool lw_only_thread_left(int me);
 void lw_writer_init(void);
 void lw_writer_kick(char what); /* AS-safe */
 void lw_writer_after_fork_child(void);
-void lw_writer_ensure(void);
 void lw_exit_snapshot(void);
 /* sigaction/signal interplay (hook_signal.c asks these) */
 bool lw_sig_managed(int sig, struct sigaction *prog_old);
 void lw_sig_release(int sig);
+bool lw_snapsig_managed(void); /* the snapshot signal is leakwatch's */
+void lw_sig_claim(int sig);    /* the program waits for it itself */
+
+/* ---- the snapshot signal in program threads' masks (lw_sigmask.c) ---- */
+void lw_sigmask_init_thread(void);
+int lw_sigmask_state(void); /* to hand to a new thread */
+void lw_sigmask_thread_start(int state);
+void lw_sigmask_release_self(int sig);
+int lw_sigmask_apply(int (*real)(int, const sigset_t *, sigset_t *), int how, const sigset_t *set,
+                     sigset_t *old);
+/* m, or a copy in buf with the snapshot signal added while it is ours */
+const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf);
+void lw_sig_claim_set(const sigset_t *set); /* sigwait/signalfd on a set */
+void lw_sigpending_view(sigset_t *set);
 void lw_signals_install(void);
 /* waits for quiescence; returns number of still-alive tracked threads
  * matching filter */
 int lw_wait_quiet(int timeout_ms, int quiet_ms, bool (*match)(struct lw_thread *, void *),
                   void *arg);
+
+/* ---- image identity and control channel (lw_ctl.c) ---- */
+extern char lw_image_id[17];       /* this image: 16 hex digits, new at each exec */
+extern char lw_replaced_image[17]; /* the image this exec replaced, "" = none */
+void lw_image_init(void);          /* lw_init: id, predecessor, endpoint */
+int lw_ctl_fd(void);               /* listening descriptor, -1 none */
+int lw_ctl_open(void);             /* (re)open the endpoint; -EAGAIN: try later */
+void lw_ctl_check(void);           /* forget the endpoint if it is no longer ours */
+void lw_ctl_serve(void);           /* answer waiting requests (writer thread) */
+void lw_ctl_exit(void);            /* remove our name */
+void lw_ctl_after_fork_child(void); /* [AS-safe] */
+void lw_ctl_forget_stale(void);     /* a child's writer: the parent's number is not ours */
+bool lw_fd_is_internal(int fd);     /* lw_fd.c */
 
 /* ---- fork (lw_fork.c) ---- */
 void lw_fork_init(void);

@@ -29,7 +29,7 @@ struct lw_opt_def {
 #define OFF(f) offsetof(struct lw_options, f)
 static const struct lw_opt_def lw_opt_table[] = {
     {"output", LW_OT_STR, OFF(output), "leakwatch-%p-%n.json", 0, 0,
-     "snapshot path pattern: %p pid, %n sequence, %t unix time, %e executable name"},
+     "snapshot path pattern: %p pid, %n sequence, %t unix time, %e executable name, %i image id"},
     {"at_start", LW_OT_BOOL, OFF(at_start), "0", 0, 1, "snapshot when the library initialises"},
     {"at_exit", LW_OT_BOOL, OFF(at_exit), "1", 0, 1,
      "snapshot at exit (exit, return from main, SIGINT/SIGTERM without a handler)"},
@@ -44,6 +44,8 @@ static const struct lw_opt_def lw_opt_table[] = {
     {"log", LW_OT_STR, OFF(log), "stderr", 0, 0, "where leakwatch's messages go (stderr or a path)"},
     {"quiet", LW_OT_BOOL, OFF(quiet), "0", 0, 1, "silence leakwatch's messages"},
     {"enabled", LW_OT_BOOL, OFF(enabled), "1", 0, 1, "0 = load but record nothing"},
+    {"channel", LW_OT_BOOL, OFF(channel), "1", 0, 1,
+     "control channel for 'leakwatch snapshot PID' (0 = none)"},
     {"help", LW_OT_BOOL, OFF(help), "0", 0, 1, "print this table"},
 };
 #define LW_NOPTS (sizeof lw_opt_table / sizeof lw_opt_table[0])

@@ -79,3 +79,60 @@ LW_EXPORT lw_sighandler_t sigset(int sig, lw_sighandler_t disp)
     return (prev.sa_flags & SA_SIGINFO) ? (lw_sighandler_t)(void *)prev.sa_sigaction
                                         : prev.sa_handler;
 }
+
+/* ---- the snapshot signal in the program's masks (lw_sigmask.c) ----
+ * While the snapshot signal is leakwatch's it stays blocked in every
+ * program thread, whatever mask the program sets, and every old mask the
+ * program reads shows the program's own view of that bit. */
+
+LW_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return lw_sigmask_apply(LW_REAL(pthread_sigmask), how, set, old);
+}
+
+LW_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return lw_sigmask_apply(LW_REAL(sigprocmask), how, set, old);
+}
+
+/* A temporary mask must not let the snapshot signal in either: it would
+ * end the wait early (EINTR) in a program thread. */
+LW_EXPORT int sigsuspend(const sigset_t *mask)
+{
+    sigset_t buf;
+    return LW_REAL(sigsuspend)(lw_sig_keep_blocked(mask, &buf));
+}
+
+LW_EXPORT int sigpending(sigset_t *set)
+{
+    int r = LW_REAL(sigpending)(set);
+    if (r == 0)
+        lw_sigpending_view(set);
+    return r;
+}
+
+/* Waiting for the snapshot signal synchronously means the program owns
+ * it: leakwatch steps aside before the wait (as for a handler). */
+LW_EXPORT int sigwait(const sigset_t *set, int *sig)
+{
+    lw_sig_claim_set(set);
+    return LW_REAL(sigwait)(set, sig);
+}
+
+LW_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    lw_sig_claim_set(set);
+    return LW_REAL(sigwaitinfo)(set, info);
+}
+
+LW_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t)
+{
+    lw_sig_claim_set(set);
+    return LW_REAL(sigtimedwait)(set, info, t);
+}
+
+LW_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    lw_sig_claim_set(mask);
+    return LW_REAL(signalfd)(fd, mask, flags);
+}

@@ -55,6 +55,7 @@ uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t tim
      * of creating it (docs/design.md §1.2) */
     if (call[0] != 'c' || strcmp(call, "connect") != 0)
         lw_fd_use(r);
+    lw_writer_ensure(); /* a forked child's first wait starts its writer */
     int k = r->kind;
     struct lw_wait_info wi = {
         .call = call,

@@ -52,6 +52,7 @@ static lw_ctx_id owner_of(const int *fds, int n)
 static uintptr_t begin(const char *call, const int *fds, int n, int64_t timeout, lw_ctx_id owner,
                        void *caller)
 {
+    lw_writer_ensure(); /* a forked child's first wait starts its writer */
     struct lw_wait_info wi = {
         .call = call,
         .family = "poll",
@@ -103,6 +104,8 @@ LW_EXPORT int __poll_chk(struct pollfd *p, nfds_t n, int timeout, size_t len)
 
 LW_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m)
 {
+    sigset_t mbuf; /* the snapshot signal stays blocked (docs/design.md §3.5) */
+    m = lw_sig_keep_blocked(m, &mbuf);
     if (ts_zero(t))
         return LW_REAL(ppoll)(p, n, t, m);
     int fds[LW_WAIT_FDS];
@@ -115,6 +118,8 @@ LW_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const 
 LW_EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m,
                           size_t len)
 {
+    sigset_t mbuf; /* the snapshot signal stays blocked (docs/design.md §3.5) */
+    m = lw_sig_keep_blocked(m, &mbuf);
     if (ts_zero(t))
         return LW_REAL(__ppoll_chk)(p, n, t, m, len);
     int fds[LW_WAIT_FDS];
@@ -152,6 +157,8 @@ LW_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeva
 LW_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *t,
                       const sigset_t *m)
 {
+    sigset_t mbuf; /* the snapshot signal stays blocked (docs/design.md §3.5) */
+    m = lw_sig_keep_blocked(m, &mbuf);
     if (ts_zero(t))
         return LW_REAL(pselect)(nfds, rd, wr, ex, t, m);
     int fds[LW_WAIT_FDS];
@@ -188,6 +195,8 @@ LW_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 LW_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
                           const sigset_t *m)
 {
+    sigset_t mbuf; /* the snapshot signal stays blocked (docs/design.md §3.5) */
+    m = lw_sig_keep_blocked(m, &mbuf);
     if (timeout == 0)
         return LW_REAL(epoll_pwait)(epfd, ev, max, timeout, m);
     int fds[LW_WAIT_FDS];
@@ -203,6 +212,8 @@ LW_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout
 LW_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *t,
                            const sigset_t *m)
 {
+    sigset_t mbuf; /* the snapshot signal stays blocked (docs/design.md §3.5) */
+    m = lw_sig_keep_blocked(m, &mbuf);
     int (*f)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *) =
         LW_REAL(epoll_pwait2);
     if (!f) {

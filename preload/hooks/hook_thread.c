@@ -44,6 +44,7 @@ static void *lw_thread_start(void *p)
         lw_reg_hash_insert(t); /* re-checked under the lock */
     lw_ctx_set_owner(t->ctx, lw_thread_tid(t));
     lw_self = t;
+    lw_sigmask_thread_start(t->sigstate);
     atomic_fetch_add(&lw_stat_state_changes, 1);
     void *ret;
     pthread_cleanup_push(lw_exit_cleanup, t);
@@ -74,6 +75,7 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
     t->creator_tid = lw_gettid();
     t->created_ns = lw_now_ns();
     t->start = (uintptr_t)fn;
+    t->sigstate = lw_sigmask_state();
     t->fn = fn;
     t->arg = arg;
     t->cstack_n = lw_stack_capture(lw_thread_cstack(t), lw_stack_depth(), 1);

@@ -343,6 +343,7 @@ LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 LW_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     LW_ENSURE(nanosleep);
+    lw_writer_ensure(); /* a forked child that only sleeps gets its endpoint */
     uintptr_t tok =
         lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_reltime(req), 0, LW_CALLER) : 0;
     int rc = lw_real_nanosleep(req, rem);
@@ -354,6 +355,7 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
                               struct timespec *rem)
 {
     LW_ENSURE(clock_nanosleep);
+    lw_writer_ensure();
     uintptr_t tok = 0;
     if (lw_active())
         tok = lw_wait("clock_nanosleep", "sleep", NULL,
@@ -366,6 +368,7 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 LW_EXPORT int usleep(useconds_t us)
 {
     LW_ENSURE(usleep);
+    lw_writer_ensure();
     uintptr_t tok =
         lw_active() ? lw_wait("usleep", "sleep", NULL, (int64_t)us * 1000, 0, LW_CALLER) : 0;
     int rc = lw_real_usleep(us);
@@ -376,6 +379,7 @@ LW_EXPORT int usleep(useconds_t us)
 LW_EXPORT unsigned sleep(unsigned s)
 {
     LW_ENSURE(sleep);
+    lw_writer_ensure();
     uintptr_t tok = lw_active()
                         ? lw_wait("sleep", "sleep", NULL, (int64_t)s * 1000000000, 0, LW_CALLER)
                         : 0;

@@ -39,6 +39,14 @@
     X(int, sigaction, (int, const struct sigaction *, struct sigaction *), NULL)            \
     X(__sighandler_t, signal, (int, __sighandler_t), NULL)                                  \
     X(__sighandler_t, sigset, (int, __sighandler_t), NULL)                                  \
+    /* the snapshot signal stays blocked in program threads (lw_sigmask.c) */              \
+    X(int, sigprocmask, (int, const sigset_t *, sigset_t *), NULL)                          \
+    X(int, sigsuspend, (const sigset_t *), NULL)                                            \
+    X(int, sigpending, (sigset_t *), NULL)                                                  \
+    X(int, sigwait, (const sigset_t *, int *), NULL)                                        \
+    X(int, sigwaitinfo, (const sigset_t *, siginfo_t *), NULL)                              \
+    X(int, sigtimedwait, (const sigset_t *, siginfo_t *, const struct timespec *), NULL)    \
+    X(int, signalfd, (int, const sigset_t *, int), NULL)                                    \
     /* threads (hook_thread.c) */                                                           \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), \
       NULL)                                                                                 \

@@ -39,6 +39,9 @@ int lw_sys_close(int fd);
 int lw_sys_unlink(const char *path);
 int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
 int lw_sys_pipe(int fds[2]);
+/* fd moved above the program's usual range (close-on-exec); fd itself when
+ * no higher number is free */
+int lw_sys_fd_high(int fd);
 void lw_sys_sleep_ns(uint64_t ns);
 int lw_sys_tgkill(int pid, int tid, int sig);
 /* reset the per-thread pid/tid caches (child after fork) */

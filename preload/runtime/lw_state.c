@@ -118,6 +118,7 @@ void lw_init(void)
         lw_log("cannot allocate the wait-object table; object owners not recorded");
     lw_stack_init();
     lw_make_main_record();
+    lw_image_init();
     lw_fork_init();
     atomic_store(&lw_state, LW_ST_RUN);
     lw_writer_init();

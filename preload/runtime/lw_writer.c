@@ -1,22 +1,34 @@
 /* lw_writer.c — when snapshots are taken: the writer thread, the snapshot
- * signal, interval, at_start/at_exit, SIGINT/SIGTERM.
+ * signal, the control channel's requests, interval, at_start/at_exit,
+ * SIGINT/SIGTERM.
  *
  * Owns: a helper thread started with the *real* pthread_create and every
  * signal blocked (never recorded, excluded from /proc scans), the wake-up
- * pipe, leakwatch's signal handlers and the exit snapshot.
- * Must never: format, allocate or lock in a signal handler (they only write
- * one byte to the pipe), replace a handler the program installed, or report
- * our own handler to the program as its "old" action.
+ * pipe, leakwatch's signal handlers and the exit snapshot. The snapshot
+ * signal is blocked in every program thread (hook_signal.c keeps it so) and
+ * unblocked only inside the writer's ppoll, so only the writer ever
+ * receives it (docs/design.md §3.5).
+ * Must never: format, allocate or lock in a signal handler (they only set a
+ * flag or write one byte to the pipe), replace a handler the program
+ * installed, report our own handler to the program as its "old" action, or
+ * read or write a descriptor number that is no longer ours.
  */
 #include "lw_internal.h"
+
+void lw_fd_mark_internal(int fd, bool internal); /* lw_fd.c */
 
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 static int lw_pipe[2] = {-1, -1};
+static int lw_pipe_stale[2] = {-1, -1}; /* a forked child's copy of the parent's numbers */
+static unsigned long lw_pipe_ino; /* both ends share the pipe inode */
+static _Atomic int lw_snap_asked;  /* the snapshot signal arrived */
+static _Atomic unsigned lw_writer_laps; /* writer loop turns (lw_sig_claim waits on it) */
 static _Atomic int lw_writer_pid; /* pid that owns the running writer */
 static lw_lock_t lw_writer_lk = LW_LOCK_INIT;
 static _Atomic int lw_exit_state; /* 0 not yet, 1 running, 2 written */
@@ -39,9 +51,16 @@ void lw_writer_kick(char what)
 
 static void lw_snap_handler(int sig)
 {
-    (void)sig;
     long e = errno;
-    lw_writer_kick('s');
+    if (!atomic_load(&lw_sigs[0].managed)) {
+        /* the program claimed the signal (sigwait, signalfd) while the
+         * writer still had it unblocked: give it back to the process */
+        lw_sys(SYS_kill, lw_sys_getpid(), sig, 0);
+    } else {
+        atomic_store(&lw_snap_asked, 1);
+        if (lw_gettid() != atomic_load(&lw_writer_tid))
+            lw_writer_kick('s'); /* a thread that never had it blocked */
+    }
     errno = (int)e;
 }
 
@@ -103,10 +122,42 @@ void lw_sig_release(int sig)
     struct lw_sigslot *s = lw_slot(sig);
     if (!s || !atomic_exchange(&s->managed, 0))
         return;
-    if (sig == lw_opt.signo)
+    if (sig == lw_opt.signo) {
+        /* the writer leaves its ppoll and blocks it again; the calling
+         * thread gets its own view of the mask back at once, the others
+         * at their next mask call (lw_sigmask.c) */
+        lw_writer_kick('r');
+        lw_sigmask_release_self(sig);
         lw_log_once(&lw_sig_once,
                     "the program installed its own handler for %s; snapshots on that signal are off",
                     lw_signame(sig) ? lw_signame(sig) : "the snapshot signal");
+    }
+}
+
+bool lw_snapsig_managed(void)
+{
+    return lw_opt.signo > 0 && atomic_load_explicit(&lw_sigs[0].managed, memory_order_relaxed);
+}
+
+/* The program waits for the snapshot signal itself (sigwait*, signalfd):
+ * it is the program's now. Our handler stays until the writer has left the
+ * ppoll that unblocked the signal (a signal caught meanwhile is sent back
+ * to the process by the handler), then the earlier disposition returns. */
+void lw_sig_claim(int sig)
+{
+    struct lw_sigslot *s = lw_slot(sig);
+    if (!s || sig != lw_opt.signo || !atomic_exchange(&s->managed, 0))
+        return;
+    unsigned lap = atomic_load(&lw_writer_laps);
+    lw_writer_kick('r');
+    if (atomic_load(&lw_writer_pid) == lw_sys_getpid())
+        for (int i = 0; i < 200 && atomic_load(&lw_writer_laps) == lap; i++)
+            lw_sys_sleep_ns(1000000);
+    if (lw_still_ours(sig))
+        lw_real_sigaction(sig, &s->before, NULL);
+    lw_sigmask_release_self(sig);
+    lw_log_once(&lw_sig_once, "the program waits for %s itself; snapshots on that signal are off",
+                lw_signame(sig) ? lw_signame(sig) : "the snapshot signal");
 }
 
 static void lw_install(int i, int sig, void (*h)(int), bool also_if_ignored)
@@ -131,8 +182,10 @@ static void lw_install(int i, int sig, void (*h)(int), bool also_if_ignored)
 
 void lw_signals_install(void)
 {
-    if (lw_opt.signo > 0)
+    if (lw_opt.signo > 0) {
         lw_install(0, lw_opt.signo, lw_snap_handler, true);
+        lw_sigmask_init_thread(); /* threads made from here on inherit it */
+    }
     if (lw_opt.at_exit) {
         if (lw_opt.signo != SIGINT)
             lw_install(1, SIGINT, lw_term_handler, false);
@@ -231,6 +284,59 @@ static bool lw_writer_alone(void)
     return atomic_load(&lw_main_gone) && lw_only_thread_left(lw_gettid());
 }
 
+/* Make the wake-up pipe (both ends above the program's range). */
+static int lw_pipe_make(int fds[2], unsigned long *ino)
+{
+    int p[2];
+    if (lw_sys_pipe(p) < 0)
+        return -1;
+    p[0] = lw_sys_fd_high(p[0]);
+    p[1] = lw_sys_fd_high(p[1]);
+    struct stat st;
+    *ino = lw_sys(SYS_fstat, p[0], &st, 0) == 0 ? (unsigned long)st.st_ino : 0;
+    lw_fd_mark_internal(p[0], true);
+    lw_fd_mark_internal(p[1], true);
+    fds[0] = p[0];
+    fds[1] = p[1];
+    return 0;
+}
+
+static bool lw_fd_is(int fd, unsigned long ino)
+{
+    struct stat st;
+    return fd >= 0 && lw_sys(SYS_fstat, fd, &st, 0) == 0 && S_ISFIFO(st.st_mode) &&
+           (unsigned long)st.st_ino == ino;
+}
+
+/* The program closed one of the pipe's ends (a close-everything loop) or
+ * put its own file on the number: forget those numbers (never close them:
+ * they may be the program's now) and make a new pipe. The signal handler
+ * and lw_writer_kick read lw_pipe[1] once, so they see the old or the new
+ * end. */
+static bool lw_pipe_check(void)
+{
+    bool r_ok = lw_fd_is(lw_pipe[0], lw_pipe_ino), w_ok = lw_fd_is(lw_pipe[1], lw_pipe_ino);
+    if (r_ok && w_ok)
+        return true;
+    int fds[2];
+    unsigned long ino;
+    if (lw_pipe_make(fds, &ino) < 0)
+        return false;
+    int old[2] = {lw_pipe[0], lw_pipe[1]};
+    lw_pipe_ino = ino;
+    __atomic_store_n(&lw_pipe[1], fds[1], __ATOMIC_RELEASE);
+    lw_pipe[0] = fds[0];
+    for (int i = 0; i < 2; i++) {
+        if (old[i] < 0)
+            continue;
+        if (lw_fd_is_internal(old[i]))
+            lw_fd_mark_internal(old[i], false);
+        if (i == 0 ? r_ok : w_ok)
+            lw_sys_close(old[i]);
+    }
+    return true;
+}
+
 static void *lw_writer_main(void *arg)
 {
     (void)arg;
@@ -239,8 +345,17 @@ static void *lw_writer_main(void *arg)
     atomic_store(&lw_writer_starting, 0); /* snapshots can now exclude us */
     uint64_t interval = (uint64_t)lw_opt.interval_ms * 1000000u;
     uint64_t next = interval ? lw_now_ns() + interval : 0;
+    bool reopen_wait = lw_ctl_open() == -EAGAIN;
     for (;;) {
-        struct pollfd p = {lw_pipe[0], POLLIN, 0};
+        atomic_fetch_add(&lw_writer_laps, 1);
+        /* Every signal blocked, but inside ppoll the snapshot signal while
+         * it is ours: the one thread of the process that ever gets it. */
+        sigset_t m;
+        sigfillset(&m);
+        if (lw_snapsig_managed())
+            sigdelset(&m, lw_opt.signo);
+        struct pollfd p[2] = {{lw_pipe[0], POLLIN, 0}, {lw_ctl_fd(), POLLIN, 0}};
+        nfds_t np = p[1].fd >= 0 ? 2 : 1;
         struct timespec ts, *tsp = NULL;
         uint64_t left = UINT64_MAX;
         if (interval) {
@@ -249,29 +364,42 @@ static void *lw_writer_main(void *arg)
         }
         if (atomic_load(&lw_main_gone) && left > LW_MAIN_GONE_POLL_NS)
             left = LW_MAIN_GONE_POLL_NS;
+        if (reopen_wait && left > 100000000u)
+            left = 100000000u;
+        if (atomic_load(&lw_snap_asked))
+            left = 0;
         if (left != UINT64_MAX) {
             ts.tv_sec = (time_t)(left / 1000000000u);
             ts.tv_nsec = (long)(left % 1000000000u);
             tsp = &ts;
         }
-        long r = lw_sys6(SYS_ppoll, (long)&p, 1, (long)tsp, 0, 0, 0);
-        if (r > 0) {
+        long r = lw_sys6(SYS_ppoll, (long)p, (long)np, (long)tsp, (long)&m, _NSIG / 8, 0);
+        bool snap = atomic_exchange(&lw_snap_asked, 0), ex = false, quit = false;
+        bool pipe_ev = r > 0 && p[0].revents, ctl_ev = r > 0 && np == 2 && p[1].revents;
+        if (pipe_ev && !lw_pipe_check())
+            pipe_ev = false;
+        if (pipe_ev && (p[0].revents & POLLIN) && lw_fd_is(lw_pipe[0], lw_pipe_ino)) {
             char buf[64];
             long n = lw_sys(SYS_read, lw_pipe[0], buf, sizeof buf);
-            bool snap = false, ex = false, quit = false;
             for (long i = 0; i < n; i++) {
                 snap |= buf[i] == 's';
                 ex |= buf[i] == 'x';
                 quit |= buf[i] == 'q';
             }
-            if (ex)
-                lw_exit_snapshot();
-            else if (snap)
-                lw_snapshot_write(LW_TRIG_SIGNAL, NULL);
-            if (quit) {
-                atomic_store(&lw_writer_tid, 0);
-                break;
-            }
+        }
+        if (ex)
+            lw_exit_snapshot();
+        else if (snap)
+            lw_snapshot_write(LW_TRIG_SIGNAL, NULL);
+        if (quit) {
+            atomic_store(&lw_writer_tid, 0);
+            break;
+        }
+        if (ctl_ev || reopen_wait || (r == 0 && np == 1)) {
+            lw_ctl_check();
+            if (ctl_ev && lw_ctl_fd() >= 0)
+                lw_ctl_serve();
+            reopen_wait = lw_ctl_open() == -EAGAIN;
         }
         if (interval && lw_now_ns() >= next) {
             if (atomic_load(&lw_exit_state) == 0)
@@ -290,7 +418,14 @@ static void *lw_writer_main(void *arg)
 
 static void lw_writer_start(void)
 {
-    if (lw_pipe[0] < 0 && lw_sys_pipe(lw_pipe) < 0) {
+    /* a forked child: the parent's numbers are not leakwatch's here */
+    for (int i = 0; i < 2; i++) {
+        if (lw_pipe_stale[i] >= 0 && lw_fd_is_internal(lw_pipe_stale[i]))
+            lw_fd_mark_internal(lw_pipe_stale[i], false);
+        lw_pipe_stale[i] = -1;
+    }
+    lw_ctl_forget_stale();
+    if (lw_pipe[0] < 0 && lw_pipe_make(lw_pipe, &lw_pipe_ino) < 0) {
         lw_log("cannot create the writer pipe; signal and interval snapshots are off");
         return;
     }
@@ -331,7 +466,7 @@ void lw_writer_ensure(void)
 {
     if (LW_LIKELY(atomic_load_explicit(&lw_writer_pid, memory_order_relaxed) == lw_sys_getpid()))
         return;
-    if (!(lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit))
+    if (!(lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit || lw_opt.channel))
         return;
     lw_lock(&lw_writer_lk);
     if (atomic_load(&lw_writer_pid) != lw_sys_getpid())
@@ -372,12 +507,15 @@ bool lw_writer_stop(void)
 
 void lw_writer_init(void)
 {
-    if (lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit) {
-        lw_writer_start();
-    }
+    /* handlers first: the writer's first ppoll must already let the
+     * snapshot signal in (one sent before we ran is pending) */
     lw_signals_install();
+    if (lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit || lw_ctl_fd() >= 0)
+        lw_writer_start();
     if (lw_opt.at_exit)
         atexit(lw_atexit);
+    if (lw_opt.channel)
+        atexit(lw_ctl_exit); /* runs first: a request during exit finds no endpoint */
 }
 
 void lw_writer_after_fork_child(void)
@@ -388,18 +526,21 @@ void lw_writer_after_fork_child(void)
     atomic_store(&lw_writer_tid, 0);
     atomic_store(&lw_writer_starting, 0); /* a start in flight was the parent's */
     atomic_store(&lw_main_gone, 0);          /* the forking thread is the child's main */
+    /* The child's writer makes its own pipe when it starts: making one
+     * here would take the child's lowest free numbers. The parent's
+     * numbers stay marked as leakwatch's in the fd table until reused
+     * (marking takes a lock, which a child handler must not). */
     int old0 = lw_pipe[0], old1 = lw_pipe[1];
-    int fds[2];
-    if (lw_sys_pipe(fds) == 0) {
-        lw_pipe[0] = fds[0];
-        lw_pipe[1] = fds[1];
-    } else {
-        lw_pipe[0] = lw_pipe[1] = -1;
-    }
+    lw_pipe_stale[0] = old0;
+    lw_pipe_stale[1] = old1;
+    lw_pipe[1] = -1;
+    lw_pipe[0] = -1;
+    lw_pipe_ino = 0;
     if (old0 >= 0)
         lw_sys_close(old0);
     if (old1 >= 0)
         lw_sys_close(old1);
+    lw_ctl_after_fork_child();
     if (atomic_load(&lw_exit_state) == 1)
         atomic_store(&lw_exit_state, 0);
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 _Atomic int lw_writer_tid;
@@ -56,6 +57,7 @@ int lw_expand_output(const char *pat, uint64_t seq, char *out, size_t n)
                 add = slash ? slash + 1 : tmp;
                 break;
             }
+            case 'i': snprintf(tmp, sizeof tmp, "%s", lw_image_id); break;
             case '%': strcpy(tmp, "%"); break;
             default: tmp[0] = '%'; tmp[1] = *p; tmp[2] = 0;
             }
@@ -105,8 +107,8 @@ static void lw_write_contexts(struct lw_snap *s, struct lw_json *w)
 
 static const char *lw_trig_name(int t)
 {
-    static const char *n[] = {"start", "exit", "signal", "api", "interval"};
-    return t >= 0 && t <= LW_TRIG_INTERVAL ? n[t] : "api";
+    static const char *n[] = {"start", "exit", "signal", "api", "interval", "request"};
+    return t >= 0 && t <= LW_TRIG_REQUEST ? n[t] : "api";
 }
 
 static void lw_write_header(struct lw_json *w, int trigger, uint64_t seq, struct lw_snap *s)
@@ -116,6 +118,8 @@ static void lw_write_header(struct lw_json *w, int trigger, uint64_t seq, struct
     lw_json_kstr(w, "leakwatch_version", LW_VERSION);
     lw_json_kint(w, "pid", lw_sys_getpid());
     lw_json_kint(w, "ppid", lw_sys(SYS_getppid, 0, 0, 0));
+    lw_json_kstr(w, "image", lw_image_id);
+    lw_json_kstr(w, "replaced_image", lw_replaced_image[0] ? lw_replaced_image : NULL);
     long r = lw_sys6(SYS_readlinkat, AT_FDCWD, (long)"/proc/self/exe", (long)buf, sizeof buf - 1, 0, 0);
     buf[r > 0 ? r : 0] = 0;
     lw_json_kstr(w, "exe", buf);
@@ -191,18 +195,41 @@ static int lw_open_temp(const char *final, char *tmp, size_t n)
     return -EEXIST;
 }
 
-static int lw_snapshot_locked(int trigger, const char *path)
+/* Does the pattern number its files (%n not escaped as %%n)? */
+static bool lw_pattern_numbered(const char *pat)
 {
-    char final[LW_PATH_MAX], tmp[LW_PATH_MAX + 64];
+    for (const char *p = pat; *p; p++)
+        if (*p == '%' && p[1]) {
+            if (p[1] == 'n')
+                return true;
+            p++;
+        }
+    return false;
+}
+
+static int lw_snapshot_locked(int trigger, const char *path, char *final, size_t finaln)
+{
+    char tmp[LW_PATH_MAX + 64];
+    const char *pat = path ? path : lw_opt.output;
     uint64_t seq = atomic_fetch_add(&lw_snap_seq, 1) + 1;
-    int r;
-    if (path)
-        r = lw_expand_output(path, seq, final, sizeof final);
-    else
-        r = lw_expand_output(lw_opt.output, seq, final, sizeof final);
+    int r = lw_expand_output(pat, seq, final, finaln);
     if (r < 0) {
         lw_log_once(&lw_snap_fail_once, "snapshot path too long; snapshot not written");
         return r;
+    }
+    /* An earlier image of this process (same pid, before exec) numbered
+     * from 1 too: its files are skipped, never replaced (docs/design.md
+     * §3.5). Bounded: a directory full of stale files ends with the usual
+     * "exists" message. */
+    if (lw_pattern_numbered(pat)) {
+        struct stat st;
+        for (int i = 0; i < 10000 && lw_sys6(SYS_newfstatat, AT_FDCWD, (long)final, (long)&st,
+                                              AT_SYMLINK_NOFOLLOW, 0, 0) == 0;
+             i++) {
+            seq = atomic_fetch_add(&lw_snap_seq, 1) + 1;
+            if (lw_expand_output(pat, seq, final, finaln) < 0)
+                break;
+        }
     }
     int fd = lw_open_temp(final, tmp, sizeof tmp);
     if (fd < 0) {
@@ -264,6 +291,13 @@ static int lw_snapshot_locked(int trigger, const char *path)
 
 int lw_snapshot_write(int trigger, const char *path)
 {
+    char final[LW_PATH_MAX];
+    return lw_snapshot_write_path(trigger, path, final, sizeof final);
+}
+
+int lw_snapshot_write_path(int trigger, const char *path, char *final, size_t finaln)
+{
+    final[0] = 0;
     if (atomic_load(&lw_state) != LW_ST_RUN)
         return -EAGAIN;
     int saved = errno;
@@ -282,7 +316,7 @@ int lw_snapshot_write(int trigger, const char *path)
         had_pending = sigismember(&pend, SIGXFSZ);
     }
     lw_lock(&lw_snap_lk);
-    int r = lw_snapshot_locked(trigger, path);
+    int r = lw_snapshot_locked(trigger, path, final, finaln);
     lw_unlock(&lw_snap_lk);
     if (lw_real_pthread_sigmask) {
         sigpending(&pend);

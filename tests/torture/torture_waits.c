@@ -345,19 +345,38 @@ static int w_settled(void *arg)
 }
 static int w_done(void *arg) { return atomic_load(&((struct watch *)arg)->j->done); }
 
-/* Under leakwatch: its snapshot signal (SIGUSR2, SA_RESTART) lands on a
- * thread blocked in a restartable call; the call must go on blocking, as
- * README.md promises. NULL if it did, else what went wrong. The plain run
- * never sends the snapshot signal, so only a failure changes the output. */
-static const char *snapshot_signal_restarts(struct watch *w)
+/* Under leakwatch: its snapshot signal (SIGUSR2), sent to the process
+ * while a program thread is blocked in the call, is received by
+ * leakwatch's own thread only (docs/design.md §3.5): the call neither
+ * returns nor even wakes (its voluntary switch count does not move). NULL
+ * if so, else what went wrong. The plain run never sends the snapshot
+ * signal, so only a failure changes the output. */
+static int usr2_shared_pending(void)
+{
+    char buf[4096];
+    if (!read_task_file(getpid(), "status", buf, sizeof buf))
+        return 1;
+    char *p = strstr(buf, "\nShdPnd:");
+    return p ? (strtoull(p + 8, NULL, 16) >> (SIGUSR2 - 1)) & 1 : 1;
+}
+static int w_usr2_taken(void *arg)
+{
+    (void)arg;
+    return !usr2_shared_pending();
+}
+static const char *snapshot_signal_unseen(struct watch *w)
 {
     int tid = atomic_load(&w->j->tid);
     w->v0 = vcsw(tid);
-    if (w->v0 < 0 || syscall(SYS_tgkill, getpid(), tid, SIGUSR2) != 0)
+    if (w->v0 < 0 || kill(getpid(), SIGUSR2) != 0)
         return "SNAPSHOT SIGNAL NOT SENT";
-    if (!wait_for(w_settled, w))
-        return "SNAPSHOT SIGNAL NOT SEEN";
-    return atomic_load(&w->j->done) ? "SNAPSHOT SIGNAL INTERRUPTED" : NULL;
+    if (!wait_for(w_usr2_taken, w))
+        return "SNAPSHOT SIGNAL NOT TAKEN";
+    if (atomic_load(&w->j->done))
+        return "SNAPSHOT SIGNAL INTERRUPTED";
+    if (vcsw(tid) != w->v0 || !in_call(w->i, tid))
+        return "SNAPSHOT SIGNAL WOKE IT";
+    return NULL;
 }
 
 /* wake a restarted call the ordinary way; returns the connecting socket
@@ -400,9 +419,9 @@ static int mode_eintr(int restart)
             how = "NOT BLOCKED"; /* never slept in its syscall: see calls[] */
             goto finish;
         }
-        /* read, recv, accept: the calls README.md says restart */
-        if (lw && (calls[i].a0 == A_PIPE || calls[i].a0 == A_SOCK || calls[i].a0 == A_LSOCK))
-            how = snapshot_signal_restarts(&w);
+        /* every call: the snapshot signal never reaches a program thread */
+        if (lw)
+            how = snapshot_signal_unseen(&w);
         if (how)
             goto finish;
         how = "returned";

@@ -559,7 +559,10 @@ def exported_symbols():
         "pthread_barrier_destroy", "pthread_barrier_wait", "sem_init", "sem_destroy",
         "sem_wait", "sem_timedwait", "sem_clockwait", "nanosleep", "clock_nanosleep",
         "usleep", "sleep", "syscall", "sigaction", "signal", "sigset",
-        "unshare", "setns"}
+        "unshare", "setns",
+        # the snapshot signal stays blocked in program threads (hook_signal.c)
+        "pthread_sigmask", "sigprocmask", "sigsuspend", "sigpending", "sigwait",
+        "sigwaitinfo", "sigtimedwait", "signalfd"}
     # names of the sockets/timers family (issue 5), exported by their hook files
     sockets = {
         "socket", "socketpair", "accept", "accept4", "connect", "close", "close_range",

@@ -1,0 +1,146 @@
+/* lw_sigmask.c — the snapshot signal stays blocked in every program thread
+ * (docs/design.md §3.5).
+ *
+ * Owns: each thread's two bits about the snapshot signal — `view`, whether
+ * the *program* blocked it (what pthread_sigmask/sigprocmask report back as
+ * the old mask), and `forced`, whether the real mask blocks it only on
+ * leakwatch's behalf — and the rules the mask hooks (hook_signal.c) apply:
+ * while leakwatch owns the signal, every mask the program sets keeps it
+ * blocked and every old mask it reads shows its own view; once the program
+ * takes the signal (its own handler, sigwait, signalfd) each thread gets
+ * its view back the next time it touches its mask (the one that took it at
+ * once, new threads when they start).
+ * At start a program thread's view is "not blocked" even when the real mask
+ * came in blocked: the launchers (`leakwatch run`, the gate) and an earlier
+ * image of the same process block it on leakwatch's behalf.
+ * Must never: change a mask bit other than the snapshot signal's, or the
+ * result or errno of a mask call.
+ */
+#include "lw_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+LW_TLS int lw_tls_sigview;
+LW_TLS int lw_tls_sigforced;
+
+static int lw_sigmask_held(void)
+{
+    return lw_snapsig_managed() ? lw_opt.signo : 0;
+}
+
+void lw_sigmask_init_thread(void)
+{
+    int s = lw_sigmask_held();
+    if (!s || !lw_real_pthread_sigmask)
+        return;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, s);
+    lw_real_pthread_sigmask(SIG_BLOCK, &one, NULL);
+    lw_tls_sigview = 0;
+    lw_tls_sigforced = 1;
+}
+
+int lw_sigmask_state(void)
+{
+    return lw_tls_sigview | lw_tls_sigforced << 1;
+}
+
+/* The released case: this thread's real mask still blocks the signal for
+ * leakwatch; the program never asked for that. */
+static void lw_sigmask_unforce(int (*real)(int, const sigset_t *, sigset_t *), int sig)
+{
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    int e = errno;
+    real(SIG_UNBLOCK, &one, NULL);
+    errno = e;
+    lw_tls_sigforced = 0;
+}
+
+void lw_sigmask_thread_start(int state)
+{
+    lw_tls_sigview = state & 1;
+    lw_tls_sigforced = (state >> 1) & 1;
+    if (lw_tls_sigforced && !lw_sigmask_held() && lw_real_pthread_sigmask && lw_opt.signo > 0)
+        lw_sigmask_unforce(lw_real_pthread_sigmask, lw_opt.signo);
+}
+
+void lw_sigmask_release_self(int sig)
+{
+    if (lw_tls_sigforced && lw_real_pthread_sigmask && sig > 0)
+        lw_sigmask_unforce(lw_real_pthread_sigmask, sig);
+}
+
+int lw_sigmask_apply(int (*real)(int, const sigset_t *, sigset_t *), int how, const sigset_t *set,
+                     sigset_t *old)
+{
+    if (lw_tls_guard)
+        return real(how, set, old);
+    int s = lw_sigmask_held();
+    if (LW_LIKELY(!s)) {
+        if (LW_UNLIKELY(lw_tls_sigforced) && lw_opt.signo > 0)
+            lw_sigmask_unforce(real, lw_opt.signo);
+        return real(how, set, old);
+    }
+    int view = lw_tls_sigview, nview = view;
+    sigset_t mine;
+    const sigset_t *use = set;
+    if (set && (how == SIG_BLOCK || how == SIG_UNBLOCK || how == SIG_SETMASK)) {
+        bool in = sigismember(set, s) == 1;
+        if (how == SIG_BLOCK)
+            nview = view || in;
+        else if (how == SIG_UNBLOCK)
+            nview = view && !in;
+        else
+            nview = in;
+        if (how != SIG_BLOCK && in != (how == SIG_SETMASK)) {
+            mine = *set;
+            if (how == SIG_UNBLOCK)
+                sigdelset(&mine, s);
+            else
+                sigaddset(&mine, s);
+            use = &mine;
+        }
+    }
+    int r = real(how, use, old);
+    if (r != 0)
+        return r;
+    if (old) {
+        int e = errno;
+        if (view)
+            sigaddset(old, s);
+        else
+            sigdelset(old, s);
+        errno = e;
+    }
+    lw_tls_sigview = nview;
+    lw_tls_sigforced = !nview;
+    return r;
+}
+
+const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf)
+{
+    int s;
+    if (!m || lw_tls_guard || !(s = lw_sigmask_held()) || sigismember(m, s) == 1)
+        return m;
+    *buf = *m;
+    sigaddset(buf, s);
+    return buf;
+}
+
+void lw_sig_claim_set(const sigset_t *set)
+{
+    int s;
+    if (set && !lw_tls_guard && (s = lw_sigmask_held()) && sigismember(set, s) == 1)
+        lw_sig_claim(s);
+}
+
+void lw_sigpending_view(sigset_t *set)
+{
+    int s;
+    if (set && !lw_tls_guard && (s = lw_sigmask_held()))
+        sigdelset(set, s);
+}

@@ -8,6 +8,10 @@
  *   ownusr2 N        own SIGUSR2 (a handler); wait until it ran N times
  *   rewrite          overwrite argv and the environment block in place
  *                    (redis, nginx set their title this way), then wait
+ *   masks            set and read masks every way (pthread_sigmask,
+ *                    sigprocmask, a new thread's inherited mask,
+ *                    sigpending) and print what the program sees of SIGUSR2
+ *   sigwait          block SIGUSR2, print "ready", take it with sigwait
  *   daemon PIDFILE   fork; the child setsid()s, closes every descriptor up
  *                    to the limit (close() loop, then a raw close_range),
  *                    reopens 0-2 on /dev/null, writes "PID fds F" to
@@ -61,6 +65,66 @@ static void on_usr2(int sig)
 {
     (void)sig;
     atomic_fetch_add(&usr2_hits, 1);
+}
+
+static int has2(const sigset_t *s)
+{
+    return sigismember(s, SIGUSR2) == 1;
+}
+
+static void *mask_thread(void *arg)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    printf("thread inherits %d\n", has2(&cur));
+    (void)arg;
+    return NULL;
+}
+
+static int mode_masks(void)
+{
+    sigset_t one, old, cur, pend;
+    sigemptyset(&one);
+    sigaddset(&one, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    printf("start %d\n", has2(&cur));
+    pthread_sigmask(SIG_BLOCK, &one, &old);
+    printf("block old %d\n", has2(&old));
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    printf("after block %d\n", has2(&cur));
+    pthread_t t;
+    pthread_create(&t, NULL, mask_thread, NULL);
+    pthread_join(t, NULL);
+    sigprocmask(SIG_UNBLOCK, &one, &old);
+    printf("unblock old %d\n", has2(&old));
+    sigemptyset(&cur);
+    sigprocmask(SIG_SETMASK, &cur, &old);
+    printf("setmask old %d\n", has2(&old));
+    sigfillset(&cur);
+    pthread_sigmask(SIG_SETMASK, &cur, &old);
+    printf("fill old %d\n", has2(&old));
+    pthread_create(&t, NULL, mask_thread, NULL);
+    pthread_join(t, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, &cur);
+    printf("restore old %d\n", has2(&cur));
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    printf("end %d\n", has2(&cur));
+    sigpending(&pend);
+    printf("pending %d\n", has2(&pend));
+    return 0;
+}
+
+static int mode_sigwait(void)
+{
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &one, NULL);
+    ready();
+    int sig = 0;
+    int r = sigwait(&one, &sig);
+    printf("sigwait %d sig %d\n", r, sig);
+    return 0;
 }
 
 static int mode_daemon(const char *pidfile)
@@ -150,6 +214,10 @@ int main(int argc, char **argv)
         wait_stdin();
         return 0;
     }
+    if (!strcmp(m, "masks"))
+        return mode_masks();
+    if (!strcmp(m, "sigwait"))
+        return mode_sigwait();
     if (!strcmp(m, "daemon") && argc > 2)
         return mode_daemon(argv[2]);
     fprintf(stderr, "usage: chanfix sleep3|wait|leak|ownusr2 N|rewrite|daemon PIDFILE\n");

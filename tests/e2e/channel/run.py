@@ -255,6 +255,56 @@ def daemon_closing_every_descriptor():
     check(not left, f"endpoint left behind: {left}")
 
 
+@test
+def masks_read_as_without_leakwatch():
+    """Every old mask the program reads, a new thread's inherited mask and
+    sigpending show SIGUSR2 exactly as without leakwatch, although the real
+    mask keeps it blocked in every program thread."""
+    d = fresh("masks")
+    plain = subprocess.run([FIX, "masks"], env=env_for("", preload=False), capture_output=True,
+                           text=True, timeout=20)
+    lw = subprocess.run([FIX, "masks"], env=env_for(f"output={d}/m-%n.json:at_exit=0"),
+                        capture_output=True, text=True, timeout=20)
+    check(plain.returncode == 0 and lw.returncode == 0, f"{plain.returncode} {lw.returncode} {lw.stderr}")
+    check(plain.stdout == lw.stdout, f"plain:\n{plain.stdout}leakwatch:\n{lw.stdout}")
+    check("thread inherits 1" in lw.stdout, lw.stdout)
+    # and the real mask of a program thread does block it while the
+    # program believes it does not
+    p = start([FIX, "wait"], f"output={d}/w-%n.json:at_exit=0")
+    try:
+        check(p.stdout.readline().strip() == "ready", "ready")
+        st = open(f"/proc/{p.pid}/task/{p.pid}/status").read()
+        blk = int(st.split("SigBlk:")[1].split()[0], 16)
+        check(blk >> (signal.SIGUSR2 - 1) & 1, f"main thread's real mask: {blk:x}")
+    finally:
+        finish(p)
+
+
+@test
+def program_waits_for_the_signal_itself():
+    """sigwait() on SIGUSR2 makes it the program's: a SIGUSR2 sent later
+    reaches the program's sigwait, not leakwatch."""
+    d = fresh("sigwait")
+    p = start([FIX, "sigwait"], f"output={d}/s-%n.json:at_exit=0")
+    check(p.stdout.readline().strip() == "ready", "ready")
+    # send it once the program sleeps in sigwait (rt_sigtimedwait), after
+    # leakwatch stepped aside
+    nr = 128 if os.uname().machine == "x86_64" else 137
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            if open(f"/proc/{p.pid}/syscall").read().split()[0] == str(nr):
+                break
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.005)
+    os.kill(p.pid, signal.SIGUSR2)
+    rc, out, err = finish(p, timeout=10)
+    check(rc == 0 and out.strip() == f"sigwait 0 sig {int(signal.SIGUSR2)}", f"{rc} {out} {err}")
+    check(not glob.glob(f"{d}/*.json"), "no snapshot taken for the program's signal")
+    check("waits for SIGUSR2 itself" in err, f"says so once: {err}")
+
+
 def wrapper_chain(d, argv):
     """Run argv (which execs chanfix leak) under the preload with start and
     exit snapshots; ask the final image once. Returns (snapshots, asked)."""

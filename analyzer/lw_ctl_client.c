@@ -67,7 +67,7 @@ static int lw_target_read(struct lw_target *t)
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/status", (int)t->pid);
     if (lw_read_file(path, buf, sizeof buf) < 0)
-        return LW_CTL_NOPROC;
+        return -ESRCH;
     t->nspid = t->pid;
     char *p = strstr(buf, "\nNSpid:");
     if (p) {
@@ -86,10 +86,10 @@ static int lw_target_read(struct lw_target *t)
         memset(t->uids, 0, sizeof t->uids);
     snprintf(path, sizeof path, "/proc/%d/stat", (int)t->pid);
     if (lw_read_file(path, buf, sizeof buf) < 0)
-        return LW_CTL_NOPROC;
+        return -ESRCH;
     p = strrchr(buf, ')');
     if (!p)
-        return LW_CTL_NOPROC;
+        return -ESRCH;
     for (int field = 2; field < 22 && *p; p++)
         if (*p == ' ')
             field++;
@@ -244,7 +244,7 @@ static int lw_ask(int fd, uint64_t deadline, char *path_out, size_t len, char *e
         uint64_t now = lw_mono_ms();
         if (now >= deadline) {
             snprintf(err, errlen, "no answer before the timeout (the snapshot is still being written?)");
-            return LW_CTL_TIMEOUT;
+            return -ETIMEDOUT;
         }
         struct pollfd p = {fd, POLLIN, 0};
         int pr = poll(&p, 1, (int)(deadline - now));
@@ -269,17 +269,17 @@ static int lw_ask(int fd, uint64_t deadline, char *path_out, size_t len, char *e
     if (strncmp(buf, "ok ", 3) == 0) {
         if (strlen(buf + 3) >= len) {
             snprintf(err, errlen, "path too long for the buffer");
-            return LW_CTL_FAILED;
+            return -EIO;
         }
         snprintf(path_out, len, "%s", buf + 3);
-        return LW_CTL_OK;
+        return 0;
     }
     if (strncmp(buf, "error ", 6) == 0) {
         snprintf(err, errlen, "%s", buf + 6);
-        return strstr(buf, "permission denied") ? LW_CTL_DENIED : LW_CTL_FAILED;
+        return strstr(buf, "permission denied") ? -EACCES : -EIO;
     }
     snprintf(err, errlen, "the connection closed without an answer");
-    return LW_CTL_GONE;
+    return -ESRCH;
 }
 
 /* Does the process map libleakwatch.so? -1 unreadable. */
@@ -319,7 +319,7 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
         t.pid = pid;
         if (lw_target_read(&t) < 0) {
             snprintf(err, errlen, first ? "no process %d" : "process %d exited", (int)pid);
-            return first ? LW_CTL_NOPROC : LW_CTL_GONE;
+            return -ESRCH;
         }
         char cand[LW_CAND_MAX][LW_CPATH];
         int nc = 0;
@@ -335,14 +335,14 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
             }
             int r = lw_ask(fd, deadline, path_out, len, err, errlen);
             close(fd);
-            if (r == LW_CTL_OK || r == LW_CTL_DENIED || r == LW_CTL_FAILED || r == LW_CTL_TIMEOUT)
+            if (r == 0 || r == -EACCES || r == -EIO || r == -ETIMEDOUT)
                 return r;
             snprintf(last, sizeof last, "%.200s", err); /* it went away (exec?): look again */
         }
         int shim = lw_has_shim(pid);
         if (shim < 0) {
             snprintf(err, errlen, "cannot read /proc/%d/maps (another user's process?)", (int)pid);
-            return LW_CTL_DENIED;
+            return -EACCES;
         }
         /* Not (yet) under leakwatch: `leakwatch run ... &` is still starting
          * the program. A process that has run for a while without the
@@ -352,7 +352,7 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
                      "process %d is not running under leakwatch (libleakwatch.so is not in "
                      "/proc/%d/maps); start it with 'leakwatch run -- CMD'",
                      (int)pid, (int)pid);
-            return LW_CTL_NOTLW;
+            return -ENOTSUP;
         }
         if (lw_mono_ms() >= deadline) {
             if (!shim)
@@ -361,12 +361,14 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
             else if (last[0])
                 snprintf(err, errlen, "no answer from process %d before the timeout (%s)", (int)pid,
                          last);
-            else
+            else {
                 snprintf(err, errlen,
                          "process %d runs under leakwatch but has no control channel (started with "
                          "channel=0, or no private directory for it: see its leakwatch log)",
                          (int)pid);
-            return LW_CTL_TIMEOUT;
+                return -ENOSYS;
+            }
+            return -ETIMEDOUT;
         }
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);

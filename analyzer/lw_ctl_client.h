@@ -7,22 +7,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Results of lw_ctl_snapshot (negative). */
-enum {
-    LW_CTL_OK = 0,
-    LW_CTL_NOPROC = -1,   /* no such process */
-    LW_CTL_NOTLW = -2,    /* it is not running under leakwatch (and is not about to) */
-    LW_CTL_DENIED = -3,   /* not ours: the shim or the kernel refused */
-    LW_CTL_TIMEOUT = -4,  /* no answer before the timeout */
-    LW_CTL_FAILED = -5,   /* the shim answered with an error (err says what) */
-    LW_CTL_GONE = -6,     /* the process exited meanwhile */
-};
-
 /* Asks process `pid` (as this process sees it) for a snapshot and waits up
- * to timeout_ms for the shim to be ready and to answer. On LW_CTL_OK the
- * path the shim wrote (as the process sees it) is in path_out; otherwise a
- * one-line message is in err. Follows the image running now: after an exec
- * the new image's endpoint is the one asked. */
+ * to timeout_ms for the shim to be ready and to answer. Follows the image
+ * running now: after an exec the new image's endpoint is the one asked.
+ * Returns 0 with the path the shim wrote (as the process sees it) in
+ * path_out; otherwise a negative errno with a one-line message in err:
+ *   -ESRCH      no such process, or it exited meanwhile
+ *   -ENOTSUP    it is not running under leakwatch (and is not about to)
+ *   -EACCES     another user's process: the kernel or the shim refused
+ *   -ENOSYS     it runs under leakwatch without a control channel
+ *               (channel=0, or no private directory: see its log)
+ *   -ETIMEDOUT  no answer before the timeout
+ *   -EIO        the shim answered with an error (it could not write one)
+ */
 int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char *err,
                     size_t errlen);
 

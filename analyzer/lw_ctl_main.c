@@ -7,6 +7,7 @@
  */
 #include "lw_ctl_client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,12 +22,12 @@ int main(int argc, char **argv)
         goto usage;
     char path[4096], err[1024];
     int r = lw_ctl_snapshot((pid_t)pid, (int)ms, path, sizeof path, err, sizeof err);
-    if (r == LW_CTL_OK) {
+    if (r == 0) {
         printf("%s\n", path);
         return fflush(stdout) == 0 ? 0 : 1;
     }
     fprintf(stderr, "leakwatch: snapshot: %s\n", err);
-    return r == LW_CTL_NOPROC || r == LW_CTL_NOTLW || r == LW_CTL_DENIED ? 2 : 1;
+    return r == -ESRCH || r == -ENOTSUP || r == -EACCES ? 2 : 1;
 usage:
     fprintf(stderr, "usage: lw-snapshot TIMEOUT_MS PID\n");
     return 2;

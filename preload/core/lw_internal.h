@@ -301,6 +301,12 @@ int lw_sigmask_apply(int (*real)(int, const sigset_t *, sigset_t *), int how, co
 const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf);
 void lw_sig_claim_set(const sigset_t *set); /* sigwait/signalfd on a set */
 void lw_sigpending_view(sigset_t *set);
+/* exec/spawn: put the program's view back for an image that will not run
+ * leakwatch (returns what to undo if the exec fails); the mask a spawned
+ * child should get (false: leave the spawn as it is) */
+int lw_sigmask_before_exec(char *const envp[]);
+void lw_sigmask_after_exec_failed(int undo);
+bool lw_sigmask_for_child(char *const envp[], sigset_t *m);
 void lw_signals_install(void);
 /* waits for quiescence; returns number of still-alive tracked threads
  * matching filter */

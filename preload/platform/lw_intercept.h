@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -47,6 +48,19 @@
     X(int, sigwaitinfo, (const sigset_t *, siginfo_t *), NULL)                              \
     X(int, sigtimedwait, (const sigset_t *, siginfo_t *, const struct timespec *), NULL)    \
     X(int, signalfd, (int, const sigset_t *, int), NULL)                                    \
+    /* exec: an image without leakwatch gets the program's own mask (hook_exec.c) */       \
+    X(int, execve, (const char *, char *const[], char *const[]), NULL)                      \
+    X(int, execv, (const char *, char *const[]), NULL)                                      \
+    X(int, execvp, (const char *, char *const[]), NULL)                                     \
+    X(int, execvpe, (const char *, char *const[], char *const[]), NULL)                     \
+    X(int, fexecve, (int, char *const[], char *const[]), NULL)                              \
+    X(int, execl, (const char *, const char *, ...), NULL)                                  \
+    X(int, execle, (const char *, const char *, ...), NULL)                                 \
+    X(int, execlp, (const char *, const char *, ...), NULL)                                 \
+    X(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,         \
+                         const posix_spawnattr_t *, char *const[], char *const[]), NULL)    \
+    X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,        \
+                          const posix_spawnattr_t *, char *const[], char *const[]), NULL)   \
     /* threads (hook_thread.c) */                                                           \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *), \
       NULL)                                                                                 \

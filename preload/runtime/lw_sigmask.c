@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 LW_TLS int lw_tls_sigview;
 LW_TLS int lw_tls_sigforced;
@@ -143,4 +144,75 @@ void lw_sigpending_view(sigset_t *set)
     int s;
     if (set && !lw_tls_guard && (s = lw_sigmask_held()))
         sigdelset(set, s);
+}
+
+/* ---- exec and spawn (hook_exec.c): no allocation, no lock, no TLS
+ * writes: these run in vfork children too ---- */
+
+static void lw_opt_quiet(const char *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+}
+
+/* Will the image started with this environment run leakwatch with the same
+ * snapshot signal? Then leakwatch's block must stay (a signal sent while
+ * it loads waits). */
+static bool lw_exec_keeps(char *const envp[])
+{
+    const char *pre = NULL, *opts = NULL;
+    for (char *const *e = envp; e && *e; e++) {
+        if (strncmp(*e, "LD_PRELOAD=", 11) == 0)
+            pre = *e + 11;
+        else if (strncmp(*e, "LEAKWATCH_OPTIONS=", 18) == 0)
+            opts = *e + 18;
+    }
+    if (!pre || !strstr(pre, "libleakwatch"))
+        return false;
+    struct lw_options o;
+    lw_options_defaults(&o);
+    if (opts)
+        lw_options_parse(&o, opts, lw_opt_quiet, NULL);
+    return o.enabled && o.signo == lw_opt.signo;
+}
+
+/* The snapshot signal if this thread's real mask blocks it for leakwatch
+ * alone and the new image will not take it over; 0 otherwise. */
+static int lw_exec_unblock(char *const envp[])
+{
+    int s = lw_opt.signo;
+    if (s <= 0 || lw_tls_sigview || !lw_tls_sigforced || lw_exec_keeps(envp))
+        return 0;
+    return s;
+}
+
+int lw_sigmask_before_exec(char *const envp[])
+{
+    int e = errno, s = lw_exec_unblock(envp);
+    if (s) {
+        uint64_t one = 1ull << (s - 1);
+        lw_sys6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&one, 0, sizeof one, 0, 0);
+    }
+    errno = e;
+    return s;
+}
+
+void lw_sigmask_after_exec_failed(int s)
+{
+    if (s <= 0)
+        return;
+    int e = errno;
+    uint64_t one = 1ull << (s - 1);
+    lw_sys6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&one, 0, sizeof one, 0, 0);
+    errno = e;
+}
+
+bool lw_sigmask_for_child(char *const envp[], sigset_t *m)
+{
+    int e = errno, s = lw_exec_unblock(envp);
+    bool r = s && lw_real_pthread_sigmask && lw_real_pthread_sigmask(SIG_BLOCK, NULL, m) == 0;
+    if (r)
+        sigdelset(m, s);
+    errno = e;
+    return r;
 }

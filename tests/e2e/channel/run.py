@@ -305,6 +305,28 @@ def program_waits_for_the_signal_itself():
     check("waits for SIGUSR2 itself" in err, f"says so once: {err}")
 
 
+@test
+def exec_without_the_preload_gets_the_programs_mask():
+    """A program exec'd or spawned without leakwatch (environment cleared)
+    starts with the signal mask it would have without leakwatch, not with
+    leakwatch's block of the snapshot signal; one exec'd with the preload
+    keeps the block (a signal sent while it loads waits)."""
+    d = fresh("execmask")
+    grep = ["/bin/grep", "SigBlk", "/proc/self/status"]
+    plain = subprocess.run(["env", "-i"] + grep, env=env_for("", preload=False),
+                           capture_output=True, text=True, timeout=20).stdout
+    for argv in (["env", "-i"] + grep, ["sh", "-c", "env -i " + " ".join(grep)],
+                 ["/usr/bin/python3", "-c",
+                  "import subprocess, sys; sys.stdout.write(subprocess.run(%r, env={}, "
+                  "capture_output=True, text=True).stdout)" % grep]):
+        lw = subprocess.run(argv, env=env_for(f"output={d}/x-%p-%n.json:at_exit=0"),
+                            capture_output=True, text=True, timeout=20)
+        check(lw.returncode == 0 and lw.stdout == plain, f"{argv[0]}: {lw.stdout!r} vs plain {plain!r} {lw.stderr}")
+    kept = subprocess.run(grep, env=env_for(f"output={d}/y-%p-%n.json:at_exit=0"),
+                          capture_output=True, text=True, timeout=20).stdout
+    check(int(kept.split()[1], 16) >> (signal.SIGUSR2 - 1) & 1, f"a leakwatch image keeps it: {kept}")
+
+
 def wrapper_chain(d, argv):
     """Run argv (which execs chanfix leak) under the preload with start and
     exit snapshots; ask the final image once. Returns (snapshots, asked)."""

@@ -562,7 +562,10 @@ def exported_symbols():
         "unshare", "setns",
         # the snapshot signal stays blocked in program threads (hook_signal.c)
         "pthread_sigmask", "sigprocmask", "sigsuspend", "sigpending", "sigwait",
-        "sigwaitinfo", "sigtimedwait", "signalfd"}
+        "sigwaitinfo", "sigtimedwait", "signalfd",
+        # an image without leakwatch gets the program's own mask (hook_exec.c)
+        "execve", "execv", "execvp", "execvpe", "fexecve", "execl", "execle", "execlp",
+        "posix_spawn", "posix_spawnp"}
     # names of the sockets/timers family (issue 5), exported by their hook files
     sockets = {
         "socket", "socketpair", "accept", "accept4", "connect", "close", "close_range",

@@ -18,11 +18,17 @@ CFLAGS   ?= -O2 -g
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -DLW_VERSION='"$(VERSION)"'
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Missing Debian packages are installed once (as root) or named (otherwise).
+# Missing Debian packages are installed once (as root) or named (otherwise):
+# the build packages for everything, the test tools for `make test` only.
 DEPS_STAMP := $(BUILD)/.deps-ok
 $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(BUILD)
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh build
+	@touch $@
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
+$(TEST_DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@sh scripts/deps.sh test
 	@touch $@
 
 # Fragments append to these.
@@ -41,17 +47,19 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 -include preload/module.mk
 -include reports/module.mk
 -include analyzer/module.mk
+-include cli/module.mk
 -include scripts/module.mk
 -include tests/module.mk
 -include examples/module.mk
 -include bench/module.mk
 -include docs/module.mk
 
-.PHONY: all test clean deps
+.PHONY: all test clean deps test-deps
 all: $(ALL_TARGETS)
 deps: $(DEPS_STAMP)
+test-deps: $(TEST_DEPS_STAMP)
 
-test: all
+test: all $(TEST_DEPS_STAMP)
 	@bash tests/run-tests.sh $(TEST_TARGETS)
 
 clean:

@@ -16,13 +16,6 @@
 #include "lw_snapshot.h"
 #include "lw_symbolize.h"
 
-/* CLI exit codes (DESIGN.md §3). */
-enum lw_exit {
-    LW_EXIT_CLEAN = 0,     /* no new findings (of the --fail-on kinds) */
-    LW_EXIT_FINDINGS = 1,  /* new findings */
-    LW_EXIT_ERROR = 2,     /* usage or input error */
-};
-
 /* ---- verdicts (lw_verdict.c) ---- */
 /* enum lw_status (lw_vocab.h): per-record verdict, LW_ST_NONE when none. */
 struct lw_judgement {

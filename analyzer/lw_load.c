@@ -631,6 +631,7 @@ static int load_root(struct ld *l, json_t *root)
     /* image / replaced_image: optional, so snapshots written before images
      * were named still load */
     if (get_int(l, root, "", "pid", true, 1, &s->pid) < 0 || get_str(l, root, "", "exe", false, &s->exe) < 0 ||
+        get_int(l, root, "", "ppid", false, 0, &s->ppid) < 0 || get_int(l, root, "", "seq", false, 0, &s->seq) < 0 ||
         get_str(l, root, "", "image", false, &s->image) < 0 ||
         get_str(l, root, "", "replaced_image", false, &s->replaced_image) < 0 ||
         get_enum(l, root, "", "trigger", true, &lw_vocab_trigger, &trigger) < 0 ||

@@ -122,9 +122,10 @@ struct lw_snapshot {
     struct lw_arena arena;
     const char *path;       /* as given on the command line ("-" = stdin) */
     int64_t pid;
+    int64_t ppid, seq;      /* -1 when absent */
+    const char *image;      /* which exec image of pid wrote it; NULL when absent */
+    const char *replaced_image; /* the image this one replaced by exec; NULL for none */
     const char *exe;
-    const char *image;          /* program image id (new at each exec), NULL if absent */
-    const char *replaced_image; /* the image this exec replaced, NULL if none */
     enum lw_trigger trigger;
     int64_t taken_mono_ns, taken_real_ns;
     size_t nmodules;  struct lw_snap_module *modules;

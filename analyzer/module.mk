@@ -1,5 +1,5 @@
-# analyzer/ — load, symbolize, judge and diff snapshots offline:
-# build/leakwatch-diff, build/leakwatch-show, their unit tests, the
+# analyzer/ — load, symbolize, judge and diff snapshots offline: the
+# library build/leakwatch links (cli/), its unit tests, the
 # malformed-input corpus, fuzz targets and the analyzer benchmark.
 ANALYZER_LIB_SRCS := \
 	analyzer/lw_arena.c \
@@ -23,16 +23,7 @@ ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))
 # The top Makefile reads reports/module.mk first, so REPORTS_SRCS is known.
 ANALYZER_REPORTS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORTS_SRCS))
 
-$(BUILD)/leakwatch-diff: $(BUILD)/obj/analyzer/lw_diff_main.o $(ANALYZER_OBJS) $(ANALYZER_REPORTS_OBJS)
-	$(CC) -o $@ $^ $(ANALYZER_LDLIBS)
-$(BUILD)/leakwatch-show: $(BUILD)/obj/analyzer/lw_show_main.o $(ANALYZER_OBJS) $(ANALYZER_REPORTS_OBJS)
-	$(CC) -o $@ $^ $(ANALYZER_LDLIBS)
-
-# the control-channel client behind `leakwatch snapshot` (libc only)
-$(BUILD)/lw-snapshot: $(BUILD)/obj/analyzer/lw_ctl_main.o $(BUILD)/obj/analyzer/lw_ctl_client.o
-	$(CC) -o $@ $^
-
-ALL_TARGETS += $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show $(BUILD)/lw-snapshot
+# The commands that drive the analyzer are in cli/ (build/leakwatch).
 
 # Symbolization fixture: a -g PIE that writes a snapshot of itself (real
 # addresses, an inlined frame, a C++ symbol). Used by unit and e2e tests.

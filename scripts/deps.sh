@@ -1,21 +1,52 @@
 #!/bin/sh
-# Installs the Debian packages leakwatch builds with, when they are missing.
-# As root it runs apt-get itself; otherwise it prints the one command to run.
+# deps.sh [build|test] [EXTRA-PACKAGE...] — installs the Debian packages
+# leakwatch needs when they are missing: `build` (make, make install) or
+# `test` (make test: the build packages and the test tools). As root it runs
+# apt-get itself; otherwise it names the one command to run and fails.
+# A user who has the packages needs no root for anything.
 set -eu
-PKGS="build-essential clang libclang-rt-dev pkg-config libunwind-dev libelf-dev libdw-dev libiberty-dev libjansson-dev check python3 python3-jsonschema cmake shellcheck cppcheck"
-[ "$#" -gt 0 ] && PKGS="$PKGS $*"
+
+# One package per line, in the list it belongs to (keeps merges clean).
+BUILD_PKGS='
+build-essential
+pkg-config
+libunwind-dev
+libelf-dev
+libdw-dev
+libiberty-dev
+libjansson-dev
+'
+TEST_PKGS='
+clang
+libclang-rt-dev
+check
+python3
+python3-jsonschema
+cmake
+shellcheck
+cppcheck
+'
+
+what=${1:-build}
+[ "$#" -gt 0 ] && shift
+case $what in
+  build) PKGS=$BUILD_PKGS ;;
+  test) PKGS="$BUILD_PKGS $TEST_PKGS" ;;
+  *) echo "usage: sh scripts/deps.sh [build|test] [PACKAGE...]" >&2; exit 2 ;;
+esac
 missing=""
-for p in $PKGS; do
+for p in $PKGS "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
-  echo "leakwatch: installing missing packages:$missing" >&2
+  echo "leakwatch: installing missing $what packages:$missing" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || true
+  # shellcheck disable=SC2086  # a list of package names
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 else
-  echo "leakwatch: missing packages:$missing" >&2
+  echo "leakwatch: missing $what packages:$missing" >&2
   echo "run: sudo apt-get install -y$missing" >&2
   exit 1
 fi

@@ -1,26 +1,11 @@
-# scripts/ — the `leakwatch` and `leakwatch-gate` commands, their helper,
-# `make install`, and the tests of the commands, the gate and the install.
-#
-# The commands are copied into $(BUILD) (version stamped) so that
-# build/leakwatch finds build/libleakwatch.so and build/leakwatch-diff
-# beside itself, exactly as an installed copy finds $(PREFIX)/lib/leakwatch.
-
-SCRIPT_CMDS    := leakwatch leakwatch-gate
-SCRIPT_HELPERS := lw-common.sh lw_helper.py
-SCRIPT_OUT     := $(addprefix $(BUILD)/,$(SCRIPT_CMDS) $(SCRIPT_HELPERS))
-
-$(BUILD)/leakwatch $(BUILD)/leakwatch-gate: $(BUILD)/%: scripts/% Makefile
-	@mkdir -p $(dir $@)
-	sed 's/@VERSION@/$(VERSION)/' $< > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
-$(BUILD)/lw-common.sh $(BUILD)/lw_helper.py: $(BUILD)/%: scripts/%
-	@mkdir -p $(dir $@)
-	install -m 644 $< $@
-
-ALL_TARGETS += $(SCRIPT_OUT)
+# scripts/ — `make install`, the package lists (deps.sh), and the tests of
+# the commands, the gate and the install. The commands themselves are one
+# C program (cli/): build/leakwatch finds build/libleakwatch.so beside
+# itself, exactly as an installed copy finds $(PREFIX)/lib/leakwatch.
 
 # ---- install -------------------------------------------------------------
-# Layout: $(PREFIX)/bin/{leakwatch,leakwatch-gate,leakwatch-diff,leakwatch-show}
-#         $(PREFIX)/lib/leakwatch/{libleakwatch.so,lw-common.sh,lw_helper.py,lw-snapshot}
+# Layout: $(PREFIX)/bin/leakwatch, and leakwatch-{gate,diff,show} linked to it
+#         $(PREFIX)/lib/leakwatch/libleakwatch.so
 #         $(PREFIX)/include/leakwatch.h, $(PREFIX)/lib/pkgconfig/leakwatch.pc
 #         $(PREFIX)/share/man/man1/*.1, man7/libleakwatch.7
 INSTALL_BIN   := $(DESTDIR)$(PREFIX)/bin
@@ -36,9 +21,9 @@ $(BUILD)/leakwatch.pc: scripts/leakwatch.pc.in Makefile
 .PHONY: install $(BUILD)/leakwatch.pc
 install: all $(BUILD)/leakwatch.pc
 	install -d $(INSTALL_BIN) $(INSTALL_LIB) $(INSTALL_INC) $(INSTALL_PC) $(INSTALL_MAN)/man1 $(INSTALL_MAN)/man7
-	install -m 755 $(BUILD)/leakwatch $(BUILD)/leakwatch-gate $(BUILD)/leakwatch-diff $(BUILD)/leakwatch-show $(INSTALL_BIN)/
-	install -m 644 $(BUILD)/libleakwatch.so $(BUILD)/lw-common.sh $(BUILD)/lw_helper.py $(INSTALL_LIB)/
-	install -m 755 $(BUILD)/lw-snapshot $(INSTALL_LIB)/
+	install -m 755 $(BUILD)/leakwatch $(INSTALL_BIN)/
+	for l in $(CLI_LINKS); do ln -sf leakwatch $(INSTALL_BIN)/$$l; done
+	install -m 644 $(BUILD)/libleakwatch.so $(INSTALL_LIB)/
 	install -m 644 include/leakwatch.h $(INSTALL_INC)/
 	install -m 644 $(BUILD)/leakwatch.pc $(INSTALL_PC)/
 	install -m 644 man/leakwatch.1 man/leakwatch-diff.1 man/leakwatch-gate.1 $(INSTALL_MAN)/man1/
@@ -51,7 +36,7 @@ install: all $(BUILD)/leakwatch.pc
 # test-install: make install into a temporary prefix, build against the
 #               installed header via pkg-config, run the installed commands.
 .PHONY: test-scripts test-gate test-install
-test-scripts: $(SCRIPT_OUT)
+test-scripts: all
 	LW_RESULTS_FILE=$(LW_RESULTS)/test-scripts bash tests/e2e/gate/test_cli.sh $(BUILD)
 test-gate: all
 	LW_RESULTS_FILE=$(LW_RESULTS)/test-gate bash tests/e2e/gate/run.sh $(BUILD)

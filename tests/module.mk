@@ -18,9 +18,9 @@ $(BUILD)/tests/unit-$(1): $(BUILD)/tests/$(1)/runner.o $$(patsubst %.c,$(BUILD)/
 .PHONY: test-unit-$(1)
 test-unit-$(1): $(BUILD)/tests/unit-$(1)
 	LW_RESULTS_FILE=$$(LW_RESULTS)/test-unit-$(1) CK_DEFAULT_TIMEOUT=60 $$<
+# Runners link check (a test package): built by `make test`, not `make`.
 ifneq ($$(UNIT_SRCS_$(1)),)
 TEST_TARGETS += test-unit-$(1)
-ALL_TARGETS += $(BUILD)/tests/unit-$(1)
 endif
 endef
 

@@ -52,8 +52,8 @@ LINT_CPPCHECK := cppcheck --enable=warning,performance,portability --inline-supp
 .PHONY: lint test-lint analyze
 lint test-lint:
 	@command -v cppcheck >/dev/null || { echo "lint: cppcheck not installed (apt-get install cppcheck)"; exit 1; }
-	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) preload analyzer reports
-	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) --std=c11 preload analyzer reports
+	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) preload analyzer reports cli
+	$(LINT_CPPCHECK) $(PRELOAD_INCLUDES) --std=c11 preload analyzer reports cli
 TEST_TARGETS += test-lint
 # gcc -fanalyzer over the shim and the analyzer, in a scratch build dir
 ANALYZE_BUILD ?= $(BUILD)/analyze

@@ -132,6 +132,21 @@ has script-clean "^SUMMARY: leakwatch-gate: [3-9] process" "the shell and both b
 gate script-leaky 1 -- "$FIX/two_bins.sh" "$T/plain_test" clean leak
 has script-leaky "metrics_ticker_main" "names the leak in the second binary"
 
+echo "== exec wrappers: the program they exec is checked"
+printf '#!/bin/sh\nexec "$@"\n' >"$T/wrap.sh"; chmod +x "$T/wrap.sh"
+gate wrapped-leak 1 -- "$T/wrap.sh" "$T/wrap.sh" env "$T/plain_test" leak
+has wrapped-leak "metrics_ticker_main" "a leak behind two exec wrappers and env is found"
+has wrapped-leak "^SUMMARY: leakwatch-gate: 1 process\(es\) checked, 1 with new findings \([0-9]+:plain_test\)" "the wrappers are not processes of their own"
+gate wrapped-clean 0 -- "$T/wrap.sh" env "$T/plain_test" clean
+gate fmt-md-alias 1 --format=md -o "$T/r2.md" -- "$T/plain_test" leak
+if grep -q "metrics_ticker_main" "$T/r2.md"; then ok "--format=md (the alias diff accepts) works for the gate"; else bad "gate --format=md"; fi
+
+echo "== --fail-on=none: the exit status and every report file agree"
+gate failon-none 0 --fail-on=none --format=junit -o "$T/none.xml" -- "$T/plain_test" leak
+if grep -q 'failures="0"' "$T/none.xml" && ! grep -q "<failure" "$T/none.xml"; then ok "junit says no failures"; else bad "junit under --fail-on=none"; fi
+gate failon-none-json 0 --fail-on=none --format=json -o "$T/none.json" -- "$T/plain_test" leak
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not any(f["fails"] for p in d["processes"] if p["report"] for f in p["report"]["new"]); assert not any(p["report"]["summary"]["fails"] for p in d["processes"] if p["report"])' "$T/none.json"; then ok "json says nothing fails"; else bad "json under --fail-on=none"; fi
+
 echo "== processes without an exit snapshot"
 gate killed 137 -- bash -c 'kill -KILL $$'
 has killed "no exit snapshot: it was killed by a signal, called _exit\(\)" "says so for the killed pid"
@@ -154,6 +169,21 @@ if [ -n "$start" ] && [ -n "$exit_" ] && "$BUILD/leakwatch-diff" --write-baselin
 else
   bad "baseline: could not write one with leakwatch-diff --write-baseline"
 fi
+
+echo "== the quick start as the README prints it: run ... &, then snapshot \$! at once"
+mkdir -p "$T/qs"
+qs_ok=0
+for _ in 1 2 3 4; do
+  "$BUILD/leakwatch" run --opt "output=$T/qs/svc-%p-%n.json" --opt at_exit=0 -- sleep 30 &
+  qpid=$!
+  if f=$("$BUILD/leakwatch" snapshot "$qpid" 2>"$T/qs.err") && [ "$f" = "$T/qs/svc-$qpid-1.json" ] && [ -s "$f" ]; then
+    qs_ok=$((qs_ok + 1))
+  else
+    sed 's/^/    | /' "$T/qs.err"
+  fi
+  kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+done
+if [ $qs_ok = 4 ]; then ok "snapshot right after run: 4 of 4"; else bad "snapshot right after run: $qs_ok of 4"; fi
 
 echo "== leakwatch snapshot"
 # A relative output pattern with %e resolves against the process's cwd.

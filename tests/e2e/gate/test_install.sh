@@ -28,11 +28,37 @@ else
   bad "make install"; sed 's/^/    | /' "$T/install.log"; finish
 fi
 for f in bin/leakwatch bin/leakwatch-gate bin/leakwatch-diff bin/leakwatch-show \
-  lib/leakwatch/libleakwatch.so lib/leakwatch/lw-common.sh lib/leakwatch/lw_helper.py \
+  lib/leakwatch/libleakwatch.so \
   include/leakwatch.h lib/pkgconfig/leakwatch.pc share/man/man1/leakwatch.1 \
   share/man/man1/leakwatch-diff.1 share/man/man1/leakwatch-gate.1 share/man/man7/libleakwatch.7; do
   if [ -f "$P/$f" ]; then ok "installed $f"; else bad "missing $f"; fi
 done
+
+for l in leakwatch-gate leakwatch-diff leakwatch-show; do
+  if [ "$(readlink "$P/bin/$l")" = leakwatch ]; then ok "bin/$l is the one program (a link to leakwatch)"; else bad "bin/$l is not a link to leakwatch"; fi
+done
+others=$(find "$P/lib/leakwatch" -mindepth 1 ! -name libleakwatch.so | wc -l)
+if [ "$others" = 0 ]; then ok "lib/leakwatch holds only the preload library"; else bad "lib/leakwatch: $(ls "$P/lib/leakwatch")"; fi
+
+echo "== build dependencies only, no root"
+# deps.sh build names only build packages and needs no root when they are
+# installed; the test tools are checked by `make test` (deps.sh test).
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  if as_nobody sh scripts/deps.sh build >"$T/deps.log" 2>&1; then ok "deps.sh build as non-root with the packages installed: 0"; else bad "deps.sh build as non-root"; sed 's/^/    | /' "$T/deps.log"; fi
+  rc=0; as_nobody sh scripts/deps.sh build lw-no-such-package >"$T/deps.log" 2>&1 || rc=$?
+  if [ $rc = 1 ] && grep -q "missing build packages: lw-no-such-package$" "$T/deps.log"; then
+    ok "deps.sh build as non-root names exactly what is missing"
+  else
+    bad "deps.sh build with a missing package: status $rc"; sed 's/^/    | /' "$T/deps.log"
+  fi
+  for p in clang check cmake shellcheck cppcheck python3-jsonschema; do
+    if sed -n "/^BUILD_PKGS=/,/^'/p" scripts/deps.sh | grep -qx "$p"; then bad "$p is a build dependency"; fi
+  done
+  ok "test tools are not build dependencies"
+else
+  echo "  skip: not root or no setpriv"
+fi
 
 echo "== DESTDIR"
 if make -s --no-print-directory install BUILD="$BUILD" PREFIX=/opt/lw DESTDIR="$T/dest" >"$T/dest.log" 2>&1 &&
@@ -91,7 +117,7 @@ echo "== the installed commands"
 mv "$T/client" "$T/client2" 2>/dev/null
 cd "$T" || finish # away from the build tree: nothing may be found there
 if "$P/bin/leakwatch" --version | grep -q '^leakwatch [0-9]'; then ok "leakwatch --version"; else bad "leakwatch --version"; fi
-if "$P/bin/leakwatch" diff --version >/dev/null 2>&1; then ok "leakwatch diff forwards to the installed leakwatch-diff"; else bad "leakwatch diff --version"; fi
+if "$P/bin/leakwatch" diff --version >/dev/null 2>&1; then ok "leakwatch diff runs the installed analyzer"; else bad "leakwatch diff --version"; fi
 printf '#include <pthread.h>\n#include <unistd.h>\nstatic void *spin_main(void *a){(void)a; for(;;) usleep(10000);}\nint main(void){pthread_t t; pthread_create(&t,0,spin_main,0); usleep(50000); return 0;}\n' >"$T/leak.c"
 cc -g -pthread -o "$T/leak" "$T/leak.c"
 rc=0; env -u LEAKWATCH_LIB "$P/bin/leakwatch-gate" -- "$T/leak" 2>"$T/gate.txt" || rc=$?

@@ -452,8 +452,11 @@ int lw_cmd_gate(int argc, char **argv)
         ;
     child = 0;
     int cmd_rc = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-    if (got_signal)
-        exit(128 + got_signal); /* interrupted: no verdict (atexit removes the directory) */
+    if (got_signal) {
+        /* interrupted: no verdict, no half report (atexit removes the directory) */
+        lw_out_abort(&o.out);
+        exit(128 + got_signal);
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
 

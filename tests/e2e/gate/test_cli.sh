@@ -170,6 +170,11 @@ mkdir -p "$T/tmpdir"
 TMPDIR="$T/tmpdir" "$GATE" -- sh -c 'exit 0' >/dev/null 2>&1
 left=$(find "$T/tmpdir" -mindepth 1 | wc -l)
 if [ "$left" = 0 ]; then ok "gate removes its private directory"; else bad "gate left a temporary directory"; fi
+# interrupted while CMD runs: no verdict, no half-written report, no directory
+mkdir -p "$T/tmpdir2" "$T/intout"
+rc=0; TMPDIR="$T/tmpdir2" timeout -s INT 1 "$GATE" --format=json -o "$T/intout/r.json" -- sleep 5 >/dev/null 2>&1 || rc=$?
+left=$(find "$T/tmpdir2" "$T/intout" -mindepth 1 | wc -l)
+if [ "$rc" = 124 ] && [ "$left" = 0 ]; then ok "an interrupted gate leaves no report file and no directory"; else bad "interrupted gate: status $rc, $left files left"; fi
 
 echo "== gate-report: pairing per process image, merged reports"
 # Synthetic snapshot directory: pid 100 start+exit; 101 forked from 100

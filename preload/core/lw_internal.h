@@ -40,13 +40,19 @@ void lw_options_defaults(struct lw_options *o);
 int lw_options_parse(struct lw_options *o, const char *s,
                      void (*err)(const char *msg, void *arg), void *arg);
 void lw_options_help(void);
-void lw_options_write(struct lw_json *w, const struct lw_options *o);
+/* Every option's key and value, in table order (the snapshot's "options"
+ * object): str for LW_OPTV_STR, num otherwise. */
+enum lw_optv { LW_OPTV_STR, LW_OPTV_BOOL, LW_OPTV_INT };
+typedef void (*lw_option_fn)(void *arg, const char *key, enum lw_optv type, const char *str,
+                             int num);
+void lw_options_each(const struct lw_options *o, lw_option_fn fn, void *arg);
 const char *lw_signame(int signo);
 /* LEAKWATCH_OPTIONS straight from environ (no getenv, no malloc). */
 const char *lw_env(const char *name);
 
 /* ---- log (lw_log.c) ---- */
-void lw_log_open(const char *dest); /* "stderr" or a path */
+/* "stderr" or a path; quiet: no messages at all (the quiet option) */
+void lw_log_open(const char *dest, bool quiet);
 void lw_log_reset(void);
 int lw_log_count(void);
 
@@ -69,6 +75,14 @@ static inline __attribute__((always_inline)) bool lw_active_inline(void)
 }
 /* The current thread's record, attaching the main thread lazily. */
 struct lw_thread *lw_self_get(void);
+/* The main thread's record (lw_init.c makes it; a fork child's is the
+ * forking thread's). */
+void lw_state_set_main(struct lw_thread *t);
+/* leakwatch's own writer thread (lw_writer.c starts it and sets these):
+ * its tid, and 1 while one is being started (its tid not yet published).
+ * Snapshots leave that thread out of the /proc scan. */
+extern _Atomic int lw_writer_tid;
+extern _Atomic int lw_writer_starting;
 
 /* ---- thread records (lw_registry.c) ---- */
 #define LW_CTX_STACK 8
@@ -160,6 +174,30 @@ static inline int lw_thread_tid(const struct lw_thread *t)
 {
     return __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
 }
+/* The context stack LEAKWATCH's API enters and leaves (leakwatch_ctx_enter /
+ * _leave): the one accessor pair every reader and writer goes through.
+ * Past LW_CTX_STACK nested entries the extra levels are only counted
+ * (ctx_overflow) and the thread's current context is its own context
+ * until they are left again. */
+static inline lw_ctx_id lw_thread_current_ctx(const struct lw_thread *t, bool *background)
+{
+    if (background)
+        *background = false;
+    if (!t)
+        return LW_CTX_ROOT;
+    if (t->ctx_depth > 0 && !t->ctx_overflow) {
+        int i = t->ctx_depth - 1;
+        if (background)
+            *background = (t->ctx_bgmask >> i) & 1;
+        return t->ctx_stack[i];
+    }
+    return t->ctx ? t->ctx : LW_CTX_ROOT;
+}
+/* Enter `id` on t's stack (a reference is taken while it is there), or
+ * only count the entry past LW_CTX_STACK. */
+void lw_thread_ctx_push(struct lw_thread *t, lw_ctx_id id, bool background);
+/* Leave the innermost entry; -1 when there is none. */
+int lw_thread_ctx_pop(struct lw_thread *t);
 int lw_registry_init(void);
 struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */
 /* The record is filled in: make it visible to lw_reg_foreach (release). */
@@ -268,16 +306,9 @@ struct lw_json *lw_json_open(int fd);
 int lw_json_close(struct lw_json *w); /* flushes and frees; 0 or -errno */
 void lw_snapshot_after_fork_child(void);
 void lw_snapshot_lock_for_fork(bool lock);
-/* writer-side state for excluding our own thread from /proc scans */
-extern _Atomic int lw_writer_tid;
-/* 1 while a writer thread is being started (its tid not yet published) */
-extern _Atomic int lw_writer_starting;
 /* main called pthread_exit: the writer must leave once it is alone, or the
  * process never ends (glibc ends it when its last thread exits) */
 extern _Atomic int lw_main_gone;
-/* Every thread of the process but `me` has finished or is a zombie (stops
- * reading /proc at the first live one). */
-bool lw_only_thread_left(int me);
 
 /* ---- writer thread and triggers (lw_writer.c) ---- */
 void lw_writer_init(void);
@@ -328,11 +359,7 @@ bool lw_fd_is_internal(int fd);     /* lw_fd.c */
 
 /* ---- fork (lw_fork.c) ---- */
 void lw_fork_init(void);
-void lw_state_after_fork_child(struct lw_thread *self);
 
 /* ---- api (lw_api.c) ---- */
-extern uint64_t lw_baseline_ns;
-/* current context of t and whether it was entered as LEAKWATCH_BACKGROUND */
-lw_ctx_id lw_thread_current_ctx(struct lw_thread *t, bool *background);
 
 #endif

@@ -16,10 +16,12 @@
 #define LW_LOG_CAP 200
 
 static int lw_log_fd = 2;
+static int lw_log_quiet;
 static _Atomic int lw_log_n;
 
-void lw_log_open(const char *dest)
+void lw_log_open(const char *dest, bool quiet)
 {
+    lw_log_quiet = quiet;
     if (!dest || !*dest || strcmp(dest, "stderr") == 0) {
         lw_log_fd = 2;
         return;
@@ -49,7 +51,7 @@ int lw_log_count(void)
 
 static void lw_vlog(const char *fmt, va_list ap)
 {
-    if (lw_opt.quiet)
+    if (lw_log_quiet)
         return;
     int n = atomic_fetch_add(&lw_log_n, 1);
     if (n > LW_LOG_CAP)

@@ -226,20 +226,17 @@ void lw_options_help(void)
                lw_opt_table[i].help);
 }
 
-void lw_options_write(struct lw_json *w, const struct lw_options *o)
+void lw_options_each(const struct lw_options *o, lw_option_fn fn, void *arg)
 {
     const char *base = (const char *)o;
-    lw_json_obj_begin(w);
     for (size_t i = 0; i < LW_NOPTS; i++) {
         const struct lw_opt_def *d = &lw_opt_table[i];
         if (d->type == LW_OT_STR)
-            lw_json_kstr(w, d->key, base + d->off);
-        else if (d->type == LW_OT_BOOL)
-            lw_json_kbool(w, d->key, *(const int *)(base + d->off) != 0);
+            fn(arg, d->key, LW_OPTV_STR, base + d->off, 0);
         else
-            lw_json_kint(w, d->key, *(const int *)(base + d->off));
+            fn(arg, d->key, d->type == LW_OT_BOOL ? LW_OPTV_BOOL : LW_OPTV_INT, NULL,
+               *(const int *)(base + d->off));
     }
-    lw_json_obj_end(w);
 }
 
 const char *lw_env(const char *name)

@@ -399,7 +399,7 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
      * siglongjmp (this frame is not deeper: the old state is stale). */
     if (t->blocked && sp < t->b_sp)
         return 0;
-    lw_ctx_id cur = t->ctx_depth ? t->ctx_stack[t->ctx_depth - 1] : t->ctx;
+    lw_ctx_id cur = lw_thread_current_ctx(t, NULL);
     lw_bump(&t->waits);
     if (cur && lw_ctx_cancelled(cur))
         lw_bump(&t->wakes_since_cancel);
@@ -521,4 +521,33 @@ void lw_registry_after_fork_child(struct lw_thread *keep)
                 lw_reg_free_locked(t);
         }
     atomic_store(&lw_stat_live, keep ? 1 : 0);
+}
+
+void lw_thread_ctx_push(struct lw_thread *t, lw_ctx_id id, bool background)
+{
+    if (t->ctx_depth >= LW_CTX_STACK || t->ctx_overflow) {
+        /* deeper than we track: remember how many leaves to ignore */
+        t->ctx_overflow++;
+        return;
+    }
+    lw_ctx_ref(id);
+    t->ctx_stack[t->ctx_depth] = id;
+    if (background)
+        t->ctx_bgmask |= 1u << t->ctx_depth;
+    else
+        t->ctx_bgmask &= ~(1u << t->ctx_depth);
+    t->ctx_depth++;
+}
+
+int lw_thread_ctx_pop(struct lw_thread *t)
+{
+    if (t->ctx_overflow) {
+        t->ctx_overflow--;
+        return 0;
+    }
+    if (t->ctx_depth == 0)
+        return -1;
+    t->ctx_depth--;
+    lw_ctx_unref(t->ctx_stack[t->ctx_depth]);
+    return 0;
 }

@@ -87,6 +87,18 @@ void lw_dir_close(struct lw_dir *d);
 /* Tids of the calling process; the count or -errno. */
 int lw_proc_tids(int *out, int max);
 
+/* One thread's /proc/self/task/TID files, read relative to the task
+ * directory's fd (lw_dir.fd): false when the thread is gone. The syscall
+ * file is read only when asked (an open per thread). */
+struct lw_proc {
+    char state;
+    bool exiting; /* PF_EXITING: inside the kernel's exit path */
+    char comm[64];
+    long syscall; /* -1 running/none, -2 unknown */
+    uintptr_t arg0;
+};
+bool lw_proc_read(int taskfd, int tid, struct lw_proc *p, bool want_syscall);
+
 /* ---- memory ---- */
 void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
 /* the same, pages reserved only when touched (large sparse tables) */

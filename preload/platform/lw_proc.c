@@ -1,5 +1,6 @@
 /* lw_proc.c — the one walker over numeric /proc directories
- * (/proc/self/task for thread ids, /proc/self/fd for descriptors).
+ * (/proc/self/task for thread ids, /proc/self/fd for descriptors), and the
+ * one reader of a thread's /proc files (stat, syscall).
  *
  * Owns: raw getdents64 over a directory opened with a raw openat: no
  * opendir (it allocates), no interposed open/close, so it runs inside
@@ -11,6 +12,8 @@
 #include "lw_platform.h"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -64,4 +67,55 @@ int lw_proc_tids(int *out, int max)
             out[n++] = tid;
     lw_dir_close(&d);
     return n;
+}
+
+/* include/linux/sched.h; set by do_exit before it wakes the joiner */
+#define LW_PF_EXITING 0x00000004u
+
+static ssize_t lw_read_rel(int dirfd, const char *path, char *buf, size_t n)
+{
+    int fd = lw_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    ssize_t r = lw_sys_read(fd, buf, n - 1);
+    lw_sys_close(fd);
+    if (r < 0)
+        return r;
+    buf[r] = 0;
+    return r;
+}
+
+bool lw_proc_read(int taskfd, int tid, struct lw_proc *p, bool want_syscall)
+{
+    char path[48], buf[512];
+    memset(p, 0, sizeof *p);
+    p->syscall = -2;
+    snprintf(path, sizeof path, "%d/stat", tid);
+    if (lw_read_rel(taskfd, path, buf, sizeof buf) <= 0)
+        return false;
+    char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+    if (!l || !r || r < l || r[1] != ' ')
+        return false;
+    size_t len = (size_t)(r - l - 1);
+    if (len >= sizeof p->comm)
+        len = sizeof p->comm - 1;
+    memcpy(p->comm, l + 1, len);
+    p->comm[len] = 0;
+    p->state = r[2];
+    /* after ") S": ppid pgrp session tty_nr tpgid flags */
+    unsigned flags = 0;
+    if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
+        p->exiting = (flags & LW_PF_EXITING) != 0;
+    snprintf(path, sizeof path, "%d/syscall", tid);
+    if (want_syscall && lw_read_rel(taskfd, path, buf, sizeof buf) > 0) {
+        if (strncmp(buf, "running", 7) == 0) {
+            p->syscall = -1;
+        } else {
+            char *end;
+            p->syscall = strtol(buf, &end, 10);
+            if (*end == ' ')
+                p->arg0 = (uintptr_t)strtoull(end + 1, NULL, 16);
+        }
+    }
+    return true;
 }

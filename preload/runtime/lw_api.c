@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t lw_baseline_ns;
+/* leakwatch_verify_none counts threads created since: set by
+ * leakwatch_baseline, else the library's start (lw_init_ns) */
+static uint64_t lw_baseline_ns;
 
 
 static int lw_api_active(void)
@@ -53,18 +55,7 @@ static int lw_api_ctx_enter(leakwatch_ctx_t ctx)
     lw_ctx_id id = bg ? LW_CTX_ROOT : (lw_ctx_id)ctx;
     if (!bg && (ctx > UINT32_MAX || !lw_ctx_get(id, NULL)))
         return -1;
-    if (t->ctx_depth >= LW_CTX_STACK || t->ctx_overflow) {
-        /* deeper than we track: remember how many leaves to ignore */
-        t->ctx_overflow++;
-        return 0;
-    }
-    lw_ctx_ref(id);
-    t->ctx_stack[t->ctx_depth] = id;
-    if (bg)
-        t->ctx_bgmask |= 1u << t->ctx_depth;
-    else
-        t->ctx_bgmask &= ~(1u << t->ctx_depth);
-    t->ctx_depth++;
+    lw_thread_ctx_push(t, id, bg);
     lw_obj_cache_reset(); /* touches now come from another context */
     lw_fd_use_forget();
     return 0;
@@ -75,14 +66,8 @@ static int lw_api_ctx_leave(void)
     struct lw_thread *t = lw_self_get();
     if (!lw_running() || !t)
         return -1;
-    if (t->ctx_overflow) {
-        t->ctx_overflow--;
-        return 0;
-    }
-    if (t->ctx_depth == 0)
+    if (lw_thread_ctx_pop(t) < 0)
         return -1;
-    t->ctx_depth--;
-    lw_ctx_unref(t->ctx_stack[t->ctx_depth]);
     lw_obj_cache_reset();
     lw_fd_use_forget();
     return 0;
@@ -125,7 +110,7 @@ static bool lw_verify_match(struct lw_thread *t, void *arg)
     if (t->kind == LW_TK_MAIN || t->exited || t->tid == f->self_tid)
         return false;
     if (f->under == LW_CTX_NONE)
-        return t->created_ns >= lw_baseline_ns;
+        return t->created_ns >= (lw_baseline_ns ? lw_baseline_ns : lw_init_ns);
     return t->ctx && lw_ctx_is_under(t->ctx, f->under);
 }
 

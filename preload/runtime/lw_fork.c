@@ -52,7 +52,8 @@ static void lw_fork_child(void)
         self->kind = LW_TK_MAIN;
     }
     lw_registry_after_fork_child(self);
-    lw_state_after_fork_child(self);
+    lw_main_pid = lw_sys_getpid();
+    lw_state_set_main(self); /* the child's main thread is the forking one */
     lw_fd_after_fork_child();
     lw_timer_after_fork_child();
     lw_writer_after_fork_child();

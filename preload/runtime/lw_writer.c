@@ -279,6 +279,26 @@ _Atomic int lw_main_gone;
  * 50 ms (a /proc read that stops at the first live thread). */
 #define LW_MAIN_GONE_POLL_NS 50000000u
 
+/* Every thread of the process but `me` has finished or is a zombie (stops
+ * reading /proc at the first live one). */
+static bool lw_only_thread_left(int me)
+{
+    struct lw_dir d;
+    if (lw_dir_open(&d, "/proc/self/task") < 0)
+        return false; /* cannot tell: stay */
+    bool alone = true;
+    int tid;
+    while (alone && (tid = lw_dir_next(&d, NULL)) > 0) {
+        struct lw_proc p;
+        if (tid == me || !lw_proc_read(d.fd, tid, &p, false))
+            continue;
+        /* a zombie main, or a thread past glibc's last-thread count */
+        alone = p.state == 'Z' || p.state == 'X' || p.exiting;
+    }
+    lw_dir_close(&d);
+    return alone;
+}
+
 static bool lw_writer_alone(void)
 {
     return atomic_load(&lw_main_gone) && lw_only_thread_left(lw_gettid());

@@ -160,65 +160,6 @@ static const struct lw_sysname *lw_sys_lookup(long nr)
     return NULL;
 }
 
-struct lw_proc {
-    char state;
-    bool exiting; /* PF_EXITING: inside the kernel's exit path */
-    char comm[64];
-    long syscall; /* -1 running/none, -2 unknown */
-    uintptr_t arg0;
-};
-
-/* include/linux/sched.h; set by do_exit before it wakes the joiner */
-#define LW_PF_EXITING 0x00000004u
-
-static ssize_t lw_read_rel(int dirfd, const char *path, char *buf, size_t n)
-{
-    int fd = lw_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return fd;
-    ssize_t r = lw_sys_read(fd, buf, n - 1);
-    lw_sys_close(fd);
-    if (r < 0)
-        return r;
-    buf[r] = 0;
-    return r;
-}
-
-static bool lw_proc_read(int taskfd, int tid, struct lw_proc *p, bool want_syscall)
-{
-    char path[48], buf[512];
-    memset(p, 0, sizeof *p);
-    p->syscall = -2;
-    snprintf(path, sizeof path, "%d/stat", tid);
-    if (lw_read_rel(taskfd, path, buf, sizeof buf) <= 0)
-        return false;
-    char *l = strchr(buf, '('), *r = strrchr(buf, ')');
-    if (!l || !r || r < l || r[1] != ' ')
-        return false;
-    size_t len = (size_t)(r - l - 1);
-    if (len >= sizeof p->comm)
-        len = sizeof p->comm - 1;
-    memcpy(p->comm, l + 1, len);
-    p->comm[len] = 0;
-    p->state = r[2];
-    /* after ") S": ppid pgrp session tty_nr tpgid flags */
-    unsigned flags = 0;
-    if (sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1)
-        p->exiting = (flags & LW_PF_EXITING) != 0;
-    snprintf(path, sizeof path, "%d/syscall", tid);
-    if (want_syscall && lw_read_rel(taskfd, path, buf, sizeof buf) > 0) {
-        if (strncmp(buf, "running", 7) == 0) {
-            p->syscall = -1;
-        } else {
-            char *end;
-            p->syscall = strtol(buf, &end, 10);
-            if (*end == ' ')
-                p->arg0 = (uintptr_t)strtoull(end + 1, NULL, 16);
-        }
-    }
-    return true;
-}
-
 /* ---- writing ---- */
 
 static const char *lw_exit_name(int k)
@@ -427,24 +368,6 @@ static void lw_write_foreign(struct lw_snap *s, struct lw_json *w, int tid, cons
         lw_json_null(w);
     }
     lw_json_obj_end(w);
-}
-
-bool lw_only_thread_left(int me)
-{
-    struct lw_dir d;
-    if (lw_dir_open(&d, "/proc/self/task") < 0)
-        return false; /* cannot tell: stay */
-    bool alone = true;
-    int tid;
-    while (alone && (tid = lw_dir_next(&d, NULL)) > 0) {
-        struct lw_proc p;
-        if (tid == me || !lw_proc_read(d.fd, tid, &p, false))
-            continue;
-        /* a zombie main, or a thread past glibc's last-thread count */
-        alone = p.state == 'Z' || p.state == 'X' || p.exiting;
-    }
-    lw_dir_close(&d);
-    return alone;
 }
 
 void lw_write_threads(struct lw_snap *s, struct lw_json *w)

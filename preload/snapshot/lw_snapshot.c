@@ -22,8 +22,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-_Atomic int lw_writer_tid;
-_Atomic int lw_writer_starting;
 static _Atomic uint64_t lw_snap_seq;
 static lw_lock_t lw_snap_lk = LW_LOCK_INIT;
 static int lw_snap_fail_once;
@@ -111,6 +109,18 @@ static const char *lw_trig_name(int t)
     return t >= 0 && t <= LW_TRIG_REQUEST ? n[t] : "api";
 }
 
+static void lw_write_option(void *arg, const char *key, enum lw_optv type, const char *str,
+                            int num)
+{
+    struct lw_json *w = arg;
+    if (type == LW_OPTV_STR)
+        lw_json_kstr(w, key, str);
+    else if (type == LW_OPTV_BOOL)
+        lw_json_kbool(w, key, num != 0);
+    else
+        lw_json_kint(w, key, num);
+}
+
 static void lw_write_header(struct lw_json *w, int trigger, uint64_t seq, struct lw_snap *s)
 {
     char buf[LW_PATH_MAX];
@@ -152,7 +162,9 @@ static void lw_write_header(struct lw_json *w, int trigger, uint64_t seq, struct
     lw_json_uint(w, s->now);
     lw_json_obj_end(w);
     lw_json_key(w, "options");
-    lw_options_write(w, &lw_opt);
+    lw_json_obj_begin(w);
+    lw_options_each(&lw_opt, lw_write_option, w);
+    lw_json_obj_end(w);
 }
 
 static void lw_write_stats(struct lw_json *w)

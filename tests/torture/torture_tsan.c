@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         rounds = atoi(argv[2]);
     lw_options_defaults(&lw_opt);
     lw_opt.quiet = 1;
+    lw_log_open("stderr", true);
     if (lw_registry_init() < 0 || lw_ctx_init() < 0 || lw_objects_init() < 0)
         return 2;
     lw_stack_init();

@@ -110,7 +110,7 @@ START_TEST(options_help)
     ck_assert_int_ge(fd, 0);
     close(fd);
     lw_options_defaults(&lw_opt);
-    lw_log_open(path);
+    lw_log_open(path, false);
     lw_options_help();
     FILE *f = fopen(path, "r");
     char buf[8192];
@@ -142,6 +142,7 @@ static void setup_tables(void)
 {
     lw_options_defaults(&lw_opt);
     lw_opt.quiet = 1;
+    lw_log_open("stderr", true);
     ck_assert_int_eq(lw_registry_init(), 0);
     ck_assert_int_eq(lw_ctx_init(), 0);
     ck_assert_int_eq(lw_objects_init(), 0);
@@ -367,6 +368,45 @@ START_TEST(registry_blocked_state)
 }
 END_TEST
 
+/* Past LW_CTX_STACK nested entries, every reader of the current context
+ * (lw_ctx_current, the wait path's cancelled-context count) agrees: the
+ * thread's own context until the extra levels are left. */
+START_TEST(registry_ctx_stack_overflow)
+{
+    setup_tables();
+    lw_opt.enabled = 1;
+    struct lw_thread *t = fake_thread(pthread_self(), lw_gettid());
+    lw_self = t;
+    atomic_store(&lw_state, LW_ST_RUN);
+    lw_ctx_id own = t->ctx;
+    lw_ctx_id c[LW_CTX_STACK + 1];
+    for (int i = 0; i <= LW_CTX_STACK; i++) {
+        c[i] = lw_ctx_new(LW_CTX_ROOT, LW_CK_EXPLICIT, "nest", lw_gettid(), 0, false);
+        ck_assert_uint_ne(c[i], LW_CTX_NONE);
+        lw_thread_ctx_push(t, c[i], false);
+        ck_assert_uint_eq(lw_ctx_current(), i < LW_CTX_STACK ? c[i] : own);
+    }
+    /* the deepest tracked entry is cancelled: a wait one level deeper is not
+     * under it, so it does not count as a wake since cancellation */
+    lw_ctx_cancel(c[LW_CTX_STACK - 1], LW_CAUSE_EXPLICIT);
+    struct lw_wait_info wi = {"recv", "socket", 0, 7, NULL, 0, -1, 0,
+                              __builtin_return_address(0)};
+    lw_wait_end(lw_wait_begin(&wi));
+    ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 0);
+    /* leaving the untracked level makes the cancelled one current again */
+    ck_assert_int_eq(lw_thread_ctx_pop(t), 0);
+    ck_assert_uint_eq(lw_ctx_current(), c[LW_CTX_STACK - 1]);
+    lw_wait_end(lw_wait_begin(&wi));
+    ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 1);
+    for (int i = 0; i < LW_CTX_STACK; i++)
+        ck_assert_int_eq(lw_thread_ctx_pop(t), 0);
+    ck_assert_int_eq(lw_thread_ctx_pop(t), -1);
+    ck_assert_uint_eq(lw_ctx_current(), own);
+    atomic_store(&lw_state, LW_ST_OFF);
+    lw_self = NULL;
+}
+END_TEST
+
 /* ---------------------------------------------------------------- contexts */
 
 /* lw_pthread_tid: the creator learns the new thread's kernel tid before
@@ -585,6 +625,7 @@ Suite *lw_suite_preload_core(void)
     tcase_add_test(r, registry_stale_pthread_t);
     tcase_add_test(r, registry_reuse_race);
     tcase_add_test(r, registry_blocked_state);
+    tcase_add_test(r, registry_ctx_stack_overflow);
     tcase_add_test(r, registry_pthread_tid);
     suite_add_tcase(s, r);
     TCase *c = tcase_create("contexts");

@@ -182,6 +182,7 @@ START_TEST(snapshot_roundtrip)
 {
     lw_options_defaults(&lw_opt);
     lw_opt.quiet = 1;
+    lw_log_open("stderr", true);
     lw_real_init();
     ck_assert_int_eq(lw_registry_init(), 0);
     ck_assert_int_eq(lw_ctx_init(), 0);

@@ -10,6 +10,7 @@ static void setup_tables(void)
 {
     lw_options_defaults(&lw_opt);
     lw_opt.quiet = 1;
+    lw_log_open("stderr", true);
     ck_assert_int_eq(lw_registry_init(), 0);
     ck_assert_int_eq(lw_ctx_init(), 0);
     ck_assert_int_eq(lw_objects_init(), 0);

@@ -1,57 +1,28 @@
-/* lw_state.c — initialisation, the active flag and the recursion guard.
+/* lw_init.c — start-up: the one routine that initialises every module.
  *
- * Owns: the process-wide state machine (off -> init -> running/disabled),
- * the initial-exec TLS guard and the current thread's record pointer.
- * lw_init runs from the constructor or lazily from the first hook (another
- * library's constructor may start threads before ours ran).
+ * Owns: the order of start-up (real functions, options, log, tables,
+ * stacks, the main thread's record, fork handling, the writer) and the
+ * at_start snapshot. lw_init runs from the constructor or lazily from the
+ * first hook (another library's constructor may start threads before ours
+ * ran); a second caller waits for the first, bounded.
  * Must never: allocate through malloc before options say we are enabled,
+ * be called back into by the modules it initialises (they read lw_state.c),
  * or block a thread that is not initialising for more than ~2 s.
  */
 #include "lw_internal.h"
 
 #include <errno.h>
-#include <string.h>
 #include <sys/syscall.h>
 
-_Atomic int lw_state;
-LW_TLS int lw_tls_guard;
-LW_TLS struct lw_thread *lw_self;
-int lw_main_pid;
-char lw_init_cwd[LW_PATH_MAX];
-uint64_t lw_init_ns;
 static _Atomic int lw_init_tid;
-static struct lw_thread *lw_main_rec;
 
-bool lw_active(void)
+/* LEAKWATCH_OPTIONS errors: one line each, unless an earlier item said
+ * quiet=1. */
+static void lw_init_option_error(const char *msg, void *arg)
 {
-    return lw_running() && !lw_tls_guard;
-}
-
-bool lw_guard_enter(void)
-{
-    if (lw_tls_guard)
-        return false;
-    lw_tls_guard = 1;
-    return true;
-}
-
-void lw_guard_leave(void)
-{
-    lw_tls_guard = 0;
-}
-
-struct lw_thread *lw_self_get(void)
-{
-    struct lw_thread *t = lw_self;
-    if (LW_LIKELY(t != NULL))
-        return t;
-    /* The main thread's record is made by whichever thread initialised. */
-    if (lw_main_rec && lw_gettid() == lw_sys_getpid() && lw_main_rec->tid == lw_gettid() &&
-        !lw_main_rec->exited) {
-        lw_self = lw_main_rec;
-        return lw_main_rec;
-    }
-    return NULL;
+    (void)arg;
+    if (!lw_opt.quiet)
+        lw_log("%s", msg);
 }
 
 static void lw_make_main_record(void)
@@ -67,7 +38,7 @@ static void lw_make_main_record(void)
     lw_ctx_set_owner(LW_CTX_ROOT, t->tid);
     t->pt = 0;
     lw_reg_publish(t);
-    lw_main_rec = t;
+    lw_state_set_main(t);
     if (lw_gettid() == t->tid) {
         t->pt = pthread_self();
         lw_reg_hash_insert(t);
@@ -93,8 +64,8 @@ void lw_init(void)
     lw_real_init();
     lw_main_pid = lw_sys_getpid();
     lw_options_defaults(&lw_opt);
-    lw_options_parse(&lw_opt, lw_env("LEAKWATCH_OPTIONS"), NULL, NULL);
-    lw_log_open(lw_opt.log);
+    lw_options_parse(&lw_opt, lw_env("LEAKWATCH_OPTIONS"), lw_init_option_error, NULL);
+    lw_log_open(lw_opt.log, lw_opt.quiet);
     if (lw_opt.help)
         lw_options_help();
     if (!lw_opt.enabled) {
@@ -106,7 +77,6 @@ void lw_init(void)
     if (lw_sys(SYS_getcwd, lw_init_cwd, sizeof lw_init_cwd, 0) < 0)
         lw_init_cwd[0] = 0;
     lw_init_ns = lw_now_ns();
-    lw_baseline_ns = lw_init_ns;
     if (lw_registry_init() < 0 || lw_ctx_init() < 0) {
         lw_log("cannot allocate its tables; disabled");
         atomic_store(&lw_state, LW_ST_DISABLED);
@@ -128,29 +98,3 @@ void lw_init(void)
     errno = saved_errno;
 }
 
-/* After fork: the child's main record is the forking thread's. */
-void lw_state_after_fork_child(struct lw_thread *self)
-{
-    lw_main_pid = lw_sys_getpid();
-    lw_main_rec = self;
-}
-
-lw_ctx_id lw_thread_current_ctx(struct lw_thread *t, bool *background)
-{
-    if (background)
-        *background = false;
-    if (!t)
-        return LW_CTX_ROOT;
-    if (t->ctx_depth > 0 && !t->ctx_overflow) {
-        int i = t->ctx_depth - 1;
-        if (background)
-            *background = (t->ctx_bgmask >> i) & 1;
-        return t->ctx_stack[i];
-    }
-    return t->ctx ? t->ctx : LW_CTX_ROOT;
-}
-
-lw_ctx_id lw_ctx_current(void)
-{
-    return lw_thread_current_ctx(lw_self_get(), NULL);
-}

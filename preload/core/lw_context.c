@@ -10,7 +10,7 @@
  * Must never: take the lock on the wait path (lw_ctx_cancelled is one load),
  * or allocate with malloc.
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <string.h>
 

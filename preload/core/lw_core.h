@@ -1,7 +1,13 @@
-/* lw_core.h — the small internal API every part of the shim may use.
+/* lw_core.h — the core layer's one header: contexts, thread records and
+ * their blocked state, wait-object owners, stacks, options, the log and the
+ * process state (active flag, recursion guard, current thread).
  *
- * Everything here is callable from interposed functions on arbitrary host
- * threads; functions marked [AS-safe] may also run in signal handlers.
+ * The first part is what the hooks and the resource tables use on host
+ * threads inside interposed calls; functions marked [AS-safe] may also run
+ * in signal handlers. The rest is the core's own modules, section by
+ * section (see docs/design.md section 3.1).
+ * Must never: include a header of a layer above (resources, snapshot,
+ * runtime, hooks).
  */
 #ifndef LW_CORE_H
 #define LW_CORE_H
@@ -9,9 +15,14 @@
 #include "lw_platform.h"
 
 #include <signal.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #define LW_MAX_DEPTH 128
 
@@ -49,16 +60,6 @@ lw_ctx_id lw_ctx_lca(lw_ctx_id a, lw_ctx_id b);
  * answers repeats without the lock. */
 bool lw_ctx_covers(lw_ctx_id own, lw_ctx_id cur);
 
-/* Start this process's writer thread (and with it the control channel) if
- * it has none: a forked child gets one at its first wait. Cheap when it
- * runs already (two loads). */
-void lw_writer_ensure(void);
-
-/* A signal mask a program passes to a wait (ppoll, pselect, epoll_pwait,
- * sigsuspend): m itself, or a copy in buf with the snapshot signal added
- * while leakwatch owns it, so the wait never ends because of a snapshot. */
-const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf);
-
 /* Capture the caller's stack (return addresses, innermost first), skipping
  * `skip` frames of leakwatch itself. Returns the number of frames (<= max).
  * Not AS-safe; may be slow the first time on a thread. */
@@ -71,9 +72,6 @@ int lw_stack_depth(void);
 void lw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log only the first time `once` is seen false (it is then set). */
 void lw_log_once(int *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Lazy initialisation from whichever hook runs first. */
-void lw_init(void);
 
 /* Blocked-state bookkeeping for a wait on something other than a
  * thread-core primitive (sockets, poll, timerfd reads). `call` is a static
@@ -93,5 +91,286 @@ struct lw_wait_info {
 };
 uintptr_t lw_wait_begin(const struct lw_wait_info *wi);
 void lw_wait_end(uintptr_t token);
+
+/* ---- options (lw_options.c) ---- */
+#define LW_PATH_MAX 512
+struct lw_options {
+    char output[LW_PATH_MAX];
+    int at_start;
+    int at_exit;
+    int exit_grace_ms;
+    int signo;
+    int interval_ms;
+    int stack_depth;
+    char log[LW_PATH_MAX];
+    int quiet;
+    int help;
+    int enabled;
+    int channel;
+};
+extern struct lw_options lw_opt;
+void lw_options_defaults(struct lw_options *o);
+/* Parses "k=v:k=v" into o; each bad item gets one line through `err` (NULL:
+ * lw_log). Returns the number of bad items. */
+int lw_options_parse(struct lw_options *o, const char *s,
+                     void (*err)(const char *msg, void *arg), void *arg);
+void lw_options_help(void);
+/* Every option's key and value, in table order (the snapshot's "options"
+ * object): str for LW_OPTV_STR, num otherwise. */
+enum lw_optv { LW_OPTV_STR, LW_OPTV_BOOL, LW_OPTV_INT };
+typedef void (*lw_option_fn)(void *arg, const char *key, enum lw_optv type, const char *str,
+                             int num);
+void lw_options_each(const struct lw_options *o, lw_option_fn fn, void *arg);
+const char *lw_signame(int signo);
+/* LEAKWATCH_OPTIONS straight from environ (no getenv, no malloc). */
+const char *lw_env(const char *name);
+
+/* ---- log (lw_log.c) ---- */
+/* "stderr" or a path; quiet: no messages at all (the quiet option) */
+void lw_log_open(const char *dest, bool quiet);
+void lw_log_reset(void);
+int lw_log_count(void);
+
+/* ---- state (lw_state.c) ---- */
+enum { LW_ST_OFF = 0, LW_ST_INIT = 1, LW_ST_RUN = 2, LW_ST_DISABLED = 3 };
+extern _Atomic int lw_state;
+extern LW_TLS int lw_tls_guard;
+extern LW_TLS struct lw_thread *lw_self;
+extern int lw_main_pid;
+extern char lw_init_cwd[LW_PATH_MAX];
+extern uint64_t lw_init_ns;
+static inline bool lw_running(void)
+{
+    return LW_LIKELY(atomic_load_explicit(&lw_state, memory_order_relaxed) == LW_ST_RUN);
+}
+/* lw_active() for the hot hooks: two loads and no call. */
+static inline __attribute__((always_inline)) bool lw_active_inline(void)
+{
+    return lw_running() && LW_LIKELY(!lw_tls_guard);
+}
+/* The current thread's record, attaching the main thread lazily. */
+struct lw_thread *lw_self_get(void);
+/* The main thread's record (lw_init.c makes it; a fork child's is the
+ * forking thread's). */
+void lw_state_set_main(struct lw_thread *t);
+/* leakwatch's own writer thread (lw_writer.c starts it and sets these):
+ * its tid, and 1 while one is being started (its tid not yet published).
+ * Snapshots leave that thread out of the /proc scan. */
+extern _Atomic int lw_writer_tid;
+extern _Atomic int lw_writer_starting;
+/* This process image (lw_ctl.c names them at start-up; every snapshot
+ * carries them): 16 hex digits, new at each exec, and the image this exec
+ * replaced ("" = none). */
+extern char lw_image_id[17];
+extern char lw_replaced_image[17];
+
+/* ---- thread records (lw_registry.c) ---- */
+#define LW_CTX_STACK 8
+enum { LW_TK_MAIN = 0, LW_TK_TRACKED = 1 };
+enum { LW_EXIT_NONE = 0, LW_EXIT_RETURN, LW_EXIT_PTHREAD_EXIT, LW_EXIT_CANCELLED };
+/* The blocked state is a seqlock's data: written only by its thread,
+ * copied by snapshots that retry when the sequence moved. Relaxed atomic
+ * word accesses (plain moves on x86-64 and arm64) keep that race-free in
+ * the C11 model, so ThreadSanitizer checks it without a suppression. */
+#define LW_SEQ_WR(lv, v) __atomic_store_n(&(lv), (v), __ATOMIC_RELAXED)
+#define LW_SEQ_RD(lv) __atomic_load_n(&(lv), __ATOMIC_RELAXED)
+struct lw_blocked {
+    const char *call;
+    const char *family;
+    uintptr_t object;
+    uintptr_t caller;
+    int fd;
+    int nfds;
+    int fds[LW_WAIT_FDS];
+    lw_ctx_id owner;
+    int holder_tid;
+    int join_tid;
+    uint64_t since_ns;
+    int64_t timeout_ns;
+    int nstack;
+};
+struct lw_thread {
+    uint32_t in_use;
+    uint32_t filling; /* allocated, fields not yet written: snapshots skip it */
+    uint32_t index;
+    struct lw_thread *next_free;
+    struct lw_thread *hash_next;
+    pthread_t pt;
+    int hashed;
+    int pinned; /* pthread_create has not returned yet: the record stays */
+    uint64_t serial; /* allocation number: tells a reused record apart */
+    int tid;
+    int creator_tid;
+    int kind;
+    uint64_t created_ns;
+    uint64_t exited_ns;
+    uint64_t cancel_req_ns;
+    uintptr_t start;
+    void *(*fn)(void *);
+    void *arg;
+    lw_ctx_id ctx;
+    lw_ctx_id ctx_stack[LW_CTX_STACK];
+    int ctx_depth;
+    int ctx_overflow;
+    uint32_t ctx_bgmask; /* bit i: ctx_stack[i] is LEAKWATCH_BACKGROUND */
+    int joined, detached, exited, exit_kind;
+    int sigstate; /* creator's snapshot-signal mask state (lw_sigmask.c) */
+    char name[16];
+    _Atomic uint64_t waits;
+    _Atomic uint64_t wakes_since_cancel;
+    /* blocked state: written only by the thread itself, read by the
+     * snapshot under this seqlock (odd = being written) */
+    _Atomic uint32_t seq;
+    int blocked;
+    struct lw_blocked b;
+    /* blocked stacks of the last two call sites (lw_registry.c); the
+     * active wait's stack is slot bslot (seqlocked, like b) */
+    struct lw_bsite {
+        uintptr_t ip, sp; /* call site: hook return address + frame */
+        int n;            /* frames in the slot */
+        int full;         /* a full unwind, not just the caller */
+    } bsite[2];
+    int bslot;
+    uint32_t bunwinds; /* full unwinds done for blocked stacks */
+    uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
+    int cstack_n;
+    uintptr_t stacks[]; /* creation stack [depth], blocked stack slots 0 and 1 [depth] each */
+};
+static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
+{
+    return t->stacks;
+}
+static inline uintptr_t *lw_thread_bstack(struct lw_thread *t, int slot)
+{
+    return t->stacks + (1 + slot) * lw_stack_depth();
+}
+/* A started thread writes its own tid after its record was published;
+ * snapshots read it concurrently (0 = not started yet). */
+static inline void lw_thread_set_tid(struct lw_thread *t, int tid)
+{
+    __atomic_store_n(&t->tid, tid, __ATOMIC_RELAXED);
+}
+static inline int lw_thread_tid(const struct lw_thread *t)
+{
+    return __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
+}
+/* The context stack LEAKWATCH's API enters and leaves (leakwatch_ctx_enter /
+ * _leave): the one accessor pair every reader and writer goes through.
+ * Past LW_CTX_STACK nested entries the extra levels are only counted
+ * (ctx_overflow) and the thread's current context is its own context
+ * until they are left again. */
+static inline lw_ctx_id lw_thread_current_ctx(const struct lw_thread *t, bool *background)
+{
+    if (background)
+        *background = false;
+    if (!t)
+        return LW_CTX_ROOT;
+    if (t->ctx_depth > 0 && !t->ctx_overflow) {
+        int i = t->ctx_depth - 1;
+        if (background)
+            *background = (t->ctx_bgmask >> i) & 1;
+        return t->ctx_stack[i];
+    }
+    return t->ctx ? t->ctx : LW_CTX_ROOT;
+}
+/* Enter `id` on t's stack (a reference is taken while it is there), or
+ * only count the entry past LW_CTX_STACK. */
+void lw_thread_ctx_push(struct lw_thread *t, lw_ctx_id id, bool background);
+/* Leave the innermost entry; -1 when there is none. */
+int lw_thread_ctx_pop(struct lw_thread *t);
+int lw_registry_init(void);
+struct lw_thread *lw_reg_alloc(void); /* zeroed, in_use, filling; NULL when full */
+/* The record is filled in: make it visible to lw_reg_foreach (release). */
+void lw_reg_publish(struct lw_thread *t);
+void lw_reg_free(struct lw_thread *t); /* drops its context ref */
+void lw_reg_hash_insert(struct lw_thread *t); /* takes the lock */
+/* pthread_create returned: unpin t, hash it (ok) or free it (!ok); frees a
+ * record whose detached thread already finished meanwhile. */
+void lw_thread_created(struct lw_thread *t, pthread_t pt, bool ok);
+struct lw_thread *lw_reg_lookup(pthread_t pt); /* caller holds the lock */
+void lw_reg_lock(void);
+void lw_reg_unlock(void);
+/* Iterate every in-use record; caller holds the lock. */
+void lw_reg_foreach(void (*fn)(struct lw_thread *t, void *arg), void *arg);
+size_t lw_reg_record_size(void);
+/* Thread-exit bookkeeping (any of return, pthread_exit, cancellation). */
+void lw_thread_exited(struct lw_thread *t, int kind);
+/* Record for pt and its serial (NULL if unknown); takes the lock. */
+struct lw_thread *lw_reg_find(pthread_t pt, uint64_t *serial, int *tid);
+/* join/detach outcome for a record found before the call (serial checks it
+ * is still the same thread's): frees the record when it may go */
+void lw_thread_joined(struct lw_thread *t, uint64_t serial);
+void lw_thread_detached(struct lw_thread *t, uint64_t serial);
+/* Copy the blocked state consistently; returns false when not blocked. */
+bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack);
+/* counters */
+extern _Atomic uint64_t lw_stat_created, lw_stat_live, lw_stat_dropped, lw_stat_state_changes;
+void lw_registry_after_fork_child(struct lw_thread *keep);
+/* extra wait fields the thread hooks set (holder tid, join target) */
+uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid, int join_tid);
+
+/* ---- contexts (lw_context.c) ---- */
+enum { LW_CK_ROOT = 0, LW_CK_THREAD = 1, LW_CK_EXPLICIT = 2 };
+enum { LW_CAUSE_NONE = 0, LW_CAUSE_EXITED, LW_CAUSE_PTHREAD_CANCEL, LW_CAUSE_EXPLICIT,
+       LW_CAUSE_PROCESS_EXIT };
+#define LW_LABEL_MAX 64
+struct lw_ctx_info {
+    lw_ctx_id id, parent, origin;
+    int kind, cause, background;
+    int owner_tid;
+    uintptr_t owner_start;
+    uint64_t created_ns, cancelled_ns;
+    int refs;
+    char label[LW_LABEL_MAX];
+};
+int lw_ctx_init(void);
+/* New context under `parent` (LW_CTX_NONE = root), holding one reference
+ * for the caller. Returns LW_CTX_NONE when the table is full. */
+lw_ctx_id lw_ctx_new(lw_ctx_id parent, int kind, const char *label, int owner_tid,
+                     uintptr_t owner_start, bool background);
+void lw_ctx_cancel(lw_ctx_id id, int cause);
+bool lw_ctx_cancelled(lw_ctx_id id);              /* one load, hot path */
+bool lw_ctx_get(lw_ctx_id id, struct lw_ctx_info *out); /* false: not live */
+void lw_ctx_set_owner(lw_ctx_id id, int tid);
+/* Every live context, in id order; caller-allocated array may be NULL to
+ * count. Returns the count. */
+size_t lw_ctx_list(struct lw_ctx_info *out, size_t max);
+const char *lw_cause_name(int cause);
+void lw_ctx_after_fork_child(void);
+void lw_ctx_lock_for_fork(bool lock);
+extern _Atomic uint64_t lw_stat_ctx_live;
+
+/* ---- wait-object owners (lw_objects.c) ---- */
+int lw_objects_init(void);
+void lw_obj_set(uintptr_t addr, lw_ctx_id owner);     /* init calls */
+void lw_obj_remove(uintptr_t addr);                   /* destroy calls */
+lw_ctx_id lw_obj_owner(uintptr_t addr);            /* snapshot: current owner */
+/* The calling context touched the object (wait, signal, broadcast, post,
+ * futex wake): owner := LCA(owner, current context). Two TLS loads and one
+ * global load when this thread touched it last and nothing was
+ * initialised or destroyed since. */
+void lw_obj_touch_slow(uintptr_t addr);
+extern _Atomic uint32_t lw_obj_gen;       /* bumped by every init/destroy */
+extern LW_TLS uintptr_t lw_ot_addr[2];    /* this thread's last two touches ... */
+extern LW_TLS uint32_t lw_ot_gen;         /* ... and the generation then */
+/* Two entries: a ping-pong waits on one object and wakes another. */
+static inline __attribute__((always_inline)) void lw_obj_touch(uintptr_t addr)
+{
+    if (LW_LIKELY((addr == lw_ot_addr[0] || addr == lw_ot_addr[1]) &&
+                  atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
+        return;
+    lw_obj_touch_slow(addr);
+}
+/* *owner := LCA(*owner, cur) (CAS); returns the owner now. */
+lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur);
+void lw_obj_cache_reset(void); /* this thread's memo (ctx enter/leave, tests, fork child) */
+extern _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
+
+/* ---- stacks (lw_stack.c) ---- */
+int lw_stack_init(void);
+/* always the unw_step walk (no per-thread cache): blocked stacks */
+int lw_stack_capture_walk(uintptr_t *frames, int max, int skip);
+void lw_stack_fork_prepare(void);
+void lw_stack_fork_done(bool child);
 
 #endif

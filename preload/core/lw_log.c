@@ -6,7 +6,7 @@
  * Must never: allocate, use stdio streams, or write more than LW_LOG_CAP
  * lines (a repeated failure must not flood the host's stderr).
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

@@ -10,7 +10,7 @@
  * Must never: lock, allocate, or probe without bound (a full table says so
  * once and stops recording new objects).
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <errno.h>
 

@@ -5,7 +5,7 @@
  * `environ` (getenv is not safe this early and may be interposed).
  * Must never: allocate, or abort on bad input (one line, item ignored).
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <signal.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
  * record whose thread may still be running hooks (exit clears lw_self
  * first).
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
  * guard held (libunwind may take locks or map memory through hooked names).
  */
 #define UNW_LOCAL_ONLY
-#include "lw_internal.h"
+#include "lw_core.h"
 
 #include <libunwind.h>
 

@@ -10,7 +10,7 @@
  * Must never: call up into the runtime (it is called from every layer),
  * allocate, or lock.
  */
-#include "lw_internal.h"
+#include "lw_core.h"
 
 
 _Atomic int lw_state;
@@ -22,6 +22,8 @@ uint64_t lw_init_ns;
 static struct lw_thread *lw_main_rec;
 _Atomic int lw_writer_tid;
 _Atomic int lw_writer_starting;
+char lw_image_id[17];
+char lw_replaced_image[17];
 
 bool lw_active(void)
 {

@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <sched.h>
 
-bool lw_writer_stop(void); /* lw_writer.c */
-
 /* A call just failed: true when it failed only because of our thread and
  * that thread is now gone, so one retry is worth it. errno is kept. */
 static bool lw_ns_retry_ready(void)

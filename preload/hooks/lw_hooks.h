@@ -13,9 +13,7 @@
 #ifndef LW_HOOKS_H
 #define LW_HOOKS_H
 
-#include "lw_internal.h"
-#include "lw_fd.h"
-#include "lw_timer.h"
+#include "lw_runtime.h"
 
 #include <errno.h>
 

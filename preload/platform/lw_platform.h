@@ -12,6 +12,7 @@
 #define LW_PLATFORM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,9 @@ int lw_sys_pipe(int fds[2]);
 int lw_sys_fd_high(int fd);
 void lw_sys_sleep_ns(uint64_t ns);
 int lw_sys_tgkill(int pid, int tid, int sig);
+/* The signals pending for the calling thread or its process (sigpending,
+ * without the hook that hides leakwatch's own signal). 0 or -errno. */
+int lw_sys_sigpending(sigset_t *set);
 /* reset the per-thread pid/tid caches (child after fork) */
 void lw_sys_after_fork_child(void);
 

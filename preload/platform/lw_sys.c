@@ -173,6 +173,12 @@ void lw_sys_sleep_ns(uint64_t ns)
         ;
 }
 
+int lw_sys_sigpending(sigset_t *set)
+{
+    sigemptyset(set);
+    return (int)lw_sys(SYS_rt_sigpending, set, _NSIG / 8, 0);
+}
+
 int lw_sys_tgkill(int pid, int tid, int sig)
 {
     return (int)lw_sys(SYS_tgkill, pid, tid, sig);

@@ -1,4 +1,4 @@
-/* lw_fd.c — the fd/socket table (see lw_fd.h): slots per fd number, records
+/* lw_fd.c — the fd/socket table (see lw_resources.h): slots per fd number, records
  * per open file description, dup aliases, ownership by common ancestor, epoll
  * registrations, counts for leakwatch_verify_ctx.
  *
@@ -6,8 +6,7 @@
  * no interposed libc calls (platform calls only); the only lock is the
  * table's lw_lock_t, held for a few stores on create/close/dup/epoll_ctl.
  */
-#include "lw_fd.h"
-#include "lw_timer.h"
+#include "lw_resources.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* lw_timer.c — the timer table (see lw_timer.h): records in an mmap'd pool,
+/* lw_timer.c — the timer table (see lw_resources.h): records in an mmap'd pool,
  * a (kind, handle) hash with linear probing and backward-shift deletion (so
  * timer churn leaves no tombstones), the SIGEV_THREAD trampoline pool and
  * the helper-thread attribution rule.
@@ -6,7 +6,7 @@
  * Runs inside interposed calls on arbitrary threads and on glibc's timer
  * threads: no malloc, no stdio, no interposed libc calls.
  */
-#include "lw_timer.h"
+#include "lw_resources.h"
 
 #include <string.h>
 

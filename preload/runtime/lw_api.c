@@ -6,9 +6,7 @@
  * Must never: be called from a signal handler (verify waits and logs;
  * snapshot writes a file).
  */
-#include "lw_internal.h"
-#include "lw_fd.h"
-#include "lw_timer.h"
+#include "lw_runtime.h"
 #include "leakwatch.h"
 
 #include <dlfcn.h>

@@ -22,7 +22,7 @@
  * more than a second, or touch a descriptor number once it is no longer
  * ours (the program may have closed it and got the number back).
  */
-#include "lw_internal.h"
+#include "lw_runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,10 +34,6 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 
-void lw_fd_mark_internal(int fd, bool internal); /* lw_fd.c */
-
-char lw_image_id[17];
-char lw_replaced_image[17];
 
 #define LW_SUN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 static char lw_ctl_dir[LW_SUN_MAX]; /* "" = channel off */

@@ -11,9 +11,7 @@
  * numbering continues; file names carry the child's pid.
  * Must never: start threads or allocate in the child handler.
  */
-#include "lw_internal.h"
-#include "lw_fd.h"
-#include "lw_timer.h"
+#include "lw_runtime.h"
 
 static void lw_fork_prepare(void)
 {

@@ -9,7 +9,7 @@
  * be called back into by the modules it initialises (they read lw_state.c),
  * or block a thread that is not initialising for more than ~2 s.
  */
-#include "lw_internal.h"
+#include "lw_runtime.h"
 
 #include <errno.h>
 #include <sys/syscall.h>

@@ -16,7 +16,7 @@
  * Must never: change a mask bit other than the snapshot signal's, or the
  * result or errno of a mask call.
  */
-#include "lw_internal.h"
+#include "lw_runtime.h"
 
 #include <errno.h>
 #include <string.h>
@@ -25,9 +25,21 @@
 LW_TLS int lw_tls_sigview;
 LW_TLS int lw_tls_sigforced;
 
+/* The snapshot signal is leakwatch's: set by the writer when its handler
+ * is installed, cleared when the program takes the signal (lw_writer.c
+ * keeps it equal to its own slot's `managed`). */
+static _Atomic int lw_sigmask_owned;
+
+void lw_sigmask_own(bool on)
+{
+    atomic_store_explicit(&lw_sigmask_owned, on, memory_order_relaxed);
+}
+
 static int lw_sigmask_held(void)
 {
-    return lw_snapsig_managed() ? lw_opt.signo : 0;
+    return lw_opt.signo > 0 && atomic_load_explicit(&lw_sigmask_owned, memory_order_relaxed)
+               ? lw_opt.signo
+               : 0;
 }
 
 void lw_sigmask_init_thread(void)
@@ -130,13 +142,6 @@ const sigset_t *lw_sig_keep_blocked(const sigset_t *m, sigset_t *buf)
     *buf = *m;
     sigaddset(buf, s);
     return buf;
-}
-
-void lw_sig_claim_set(const sigset_t *set)
-{
-    int s;
-    if (set && !lw_tls_guard && (s = lw_sigmask_held()) && sigismember(set, s) == 1)
-        lw_sig_claim(s);
 }
 
 void lw_sigpending_view(sigset_t *set)

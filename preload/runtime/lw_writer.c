@@ -13,9 +13,7 @@
  * installed, report our own handler to the program as its "old" action, or
  * read or write a descriptor number that is no longer ours.
  */
-#include "lw_internal.h"
-
-void lw_fd_mark_internal(int fd, bool internal); /* lw_fd.c */
+#include "lw_runtime.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -122,6 +120,8 @@ void lw_sig_release(int sig)
     struct lw_sigslot *s = lw_slot(sig);
     if (!s || !atomic_exchange(&s->managed, 0))
         return;
+    if (s == &lw_sigs[0])
+        lw_sigmask_own(false);
     if (sig == lw_opt.signo) {
         /* the writer leaves its ppoll and blocks it again; the calling
          * thread gets its own view of the mask back at once, the others
@@ -148,6 +148,8 @@ void lw_sig_claim(int sig)
     struct lw_sigslot *s = lw_slot(sig);
     if (!s || sig != lw_opt.signo || !atomic_exchange(&s->managed, 0))
         return;
+    if (s == &lw_sigs[0])
+        lw_sigmask_own(false);
     unsigned lap = atomic_load(&lw_writer_laps);
     lw_writer_kick('r');
     if (atomic_load(&lw_writer_pid) == lw_sys_getpid())
@@ -158,6 +160,14 @@ void lw_sig_claim(int sig)
     lw_sigmask_release_self(sig);
     lw_log_once(&lw_sig_once, "the program waits for %s itself; snapshots on that signal are off",
                 lw_signame(sig) ? lw_signame(sig) : "the snapshot signal");
+}
+
+/* sigwait/signalfd on a set that holds the snapshot signal claim it. */
+void lw_sig_claim_set(const sigset_t *set)
+{
+    int s = lw_snapsig_managed() ? lw_opt.signo : 0;
+    if (set && !lw_tls_guard && s && sigismember(set, s) == 1)
+        lw_sig_claim(s);
 }
 
 static void lw_install(int i, int sig, void (*h)(int), bool also_if_ignored)
@@ -176,8 +186,11 @@ static void lw_install(int i, int sig, void (*h)(int), bool also_if_ignored)
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     s->before = old;
-    if (lw_real_sigaction(sig, &sa, NULL) == 0)
+    if (lw_real_sigaction(sig, &sa, NULL) == 0) {
         atomic_store(&s->managed, 1);
+        if (s == &lw_sigs[0])
+            lw_sigmask_own(true);
+    }
 }
 
 void lw_signals_install(void)

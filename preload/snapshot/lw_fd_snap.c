@@ -13,9 +13,7 @@
  * other anonymous inodes. Skipped as noise: regular files, directories,
  * devices and ttys, fds 0-2 (inherited stdio), leakwatch's own fds.
  */
-#include "lw_fd.h"
-#include "lw_json.h"
-#include "lw_timer.h"
+#include "lw_snapshot.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* lw_json.c — buffered JSON writer over write(2) (declared in lw_json.h;
+/* lw_json.c — buffered JSON writer over write(2) (declared in lw_snapshot.h;
  * the snapshot-specific helpers live in lw_snapshot.c).
  *
  * Owns: escaping, comma/nesting bookkeeping and the first write error.
@@ -6,7 +6,7 @@
  * allocate its own buffer. Must never: use stdio or a JSON library (the host
  * may carry its own), or call write() through the interposed name.
  */
-#include "lw_internal.h"
+#include "lw_snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>

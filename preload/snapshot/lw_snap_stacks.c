@@ -4,7 +4,7 @@
  * Runs only in the snapshot writer (may allocate); must never run in a
  * signal handler.
  */
-#include "lw_snap.h"
+#include "lw_snapshot.h"
 
 #include <dirent.h>
 #include <elf.h>

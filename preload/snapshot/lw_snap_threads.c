@@ -4,8 +4,7 @@
  * Runs only in the snapshot writer (may allocate); must never hold the
  * registry lock while reading /proc or writing.
  */
-#include "lw_snap.h"
-#include "lw_timer.h"
+#include "lw_snapshot.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
  * Must never: overwrite an existing file, follow a symlink at the target,
  * or let a write failure reach the host (one message, temp file removed).
  */
-#include "lw_snap.h"
+#include "lw_snapshot.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -324,14 +324,14 @@ int lw_snapshot_write_path(int trigger, const char *path, char *final, size_t fi
     bool had_pending = false;
     if (lw_real_pthread_sigmask) {
         lw_real_pthread_sigmask(SIG_BLOCK, &xf, &old);
-        sigpending(&pend);
+        lw_sys_sigpending(&pend);
         had_pending = sigismember(&pend, SIGXFSZ);
     }
     lw_lock(&lw_snap_lk);
     int r = lw_snapshot_locked(trigger, path, final, finaln);
     lw_unlock(&lw_snap_lk);
     if (lw_real_pthread_sigmask) {
-        sigpending(&pend);
+        lw_sys_sigpending(&pend);
         if (!had_pending && sigismember(&pend, SIGXFSZ)) {
             struct timespec zero = {0, 0};
             lw_sys6(SYS_rt_sigtimedwait, (long)&xf, 0, (long)&zero, _NSIG / 8, 0, 0);

@@ -6,8 +6,7 @@
  * Runs only in the snapshot writer; reads records without the table lock
  * (each value read once). Never modifies a timer of the program.
  */
-#include "lw_json.h"
-#include "lw_timer.h"
+#include "lw_snapshot.h"
 
 #include <sys/time.h>
 #include <sys/timerfd.h>

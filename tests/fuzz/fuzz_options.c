@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../preload/core/lw_internal.h"
+#include "../../preload/core/lw_core.h"
 
 void lw_log(const char *fmt, ...) { (void)fmt; }
 

@@ -41,8 +41,8 @@ TEST_TARGETS += test-fuzz-options
 
 # ---- static analysis ----
 # -D__x86_64__: lw_sys.c #errors on unknown arches; '__attribute__(x)=':
-# cppcheck 2.10 reports a syntax error at `LW_REAL(...) __attribute__(...)`
-# in lw_internal.h and then skips every file including it.
+# cppcheck 2.10 misparses some GCC attribute placements (a function pointer
+# declared noreturn was one), reports a syntax error and skips the file.
 # funcArgOrderDifferent in hook_wait.c: the LW_LOCK_FAST macros declare the
 # slow path with the macro's parameter list; cppcheck compares names
 # through the macro and misreads them (false positive).

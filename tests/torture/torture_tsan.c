@@ -4,7 +4,7 @@
  * owners while a reader walks the registry (as a snapshot does) and writes
  * real snapshots. Exit 0 and no "WARNING: ThreadSanitizer" output = pass.
  * Test code only. */
-#include "../../preload/core/lw_internal.h"
+#include "../../preload/runtime/lw_runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the shim's core (linked directly, no interposition):
  * options parsing, thread registry, context tree, wait-object owners. */
-#include "../../preload/core/lw_internal.h"
+#include "../../preload/runtime/lw_runtime.h"
 
 #include <check.h>
 #include <errno.h>

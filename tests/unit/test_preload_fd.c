@@ -2,7 +2,7 @@
  * formatting of the snapshot (preload/snapshot/lw_fd_snap.c). Linked with the shim's
  * core directly; fd numbers here are table slots, not real open fds (the
  * table never touches the fds themselves). */
-#include "../../preload/resources/lw_fd.h"
+#include "../../preload/resources/lw_resources.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -1,6 +1,6 @@
 /* Unit tests of the shim's JSON writer and snapshot writer, parsed back with
  * jansson (fine in tests; the shim itself never links a JSON library). */
-#include "../../preload/core/lw_internal.h"
+#include "../../preload/runtime/lw_runtime.h"
 
 #include <check.h>
 #include <errno.h>

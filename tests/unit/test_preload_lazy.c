@@ -1,7 +1,7 @@
 /* Unit tests of the shim's cheap wait path (linked directly, no
  * interposition): lazy blocked stacks per call site, and the per-thread
  * wait-object owner cache and its invalidation by init/destroy. */
-#include "../../preload/core/lw_internal.h"
+#include "../../preload/runtime/lw_runtime.h"
 
 #include <check.h>
 #include <string.h>

@@ -1,8 +1,7 @@
 /* Unit tests for the timer table (preload/resources/lw_timer.c): records, the
  * (kind, handle) hash under churn, SIGEV_THREAD trampolines and helper-tid
  * attribution, counts per context, the fork rule. */
-#include "../../preload/resources/lw_fd.h"
-#include "../../preload/resources/lw_timer.h"
+#include "../../preload/resources/lw_resources.h"
 
 #include <check.h>
 #include <signal.h>

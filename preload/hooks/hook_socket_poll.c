@@ -24,10 +24,6 @@ static int64_t ms_ns(int ms)
 {
     return ms < 0 ? -1 : (int64_t)ms * 1000000;
 }
-static int64_t ts_ns(const struct timespec *t)
-{
-    return t ? (int64_t)t->tv_sec * 1000000000 + t->tv_nsec : -1;
-}
 static bool ts_zero(const struct timespec *t)
 {
     return t && t->tv_sec == 0 && t->tv_nsec == 0;
@@ -109,7 +105,7 @@ LW_EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const 
     if (ts_zero(t))
         return LW_REAL(ppoll)(p, n, t, m);
     int fds[LW_WAIT_FDS];
-    uintptr_t tok = begin_poll("ppoll", p, n, ts_ns(t), __builtin_return_address(0), fds);
+    uintptr_t tok = begin_poll("ppoll", p, n, lw_timeout_rel_ns(t), __builtin_return_address(0), fds);
     int r = LW_REAL(ppoll)(p, n, t, m);
     lw_fd_wait_done(tok);
     return r;
@@ -123,7 +119,7 @@ LW_EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *t, 
     if (ts_zero(t))
         return LW_REAL(__ppoll_chk)(p, n, t, m, len);
     int fds[LW_WAIT_FDS];
-    uintptr_t tok = begin_poll("ppoll", p, n, ts_ns(t), __builtin_return_address(0), fds);
+    uintptr_t tok = begin_poll("ppoll", p, n, lw_timeout_rel_ns(t), __builtin_return_address(0), fds);
     int r = LW_REAL(__ppoll_chk)(p, n, t, m, len);
     lw_fd_wait_done(tok);
     return r;
@@ -164,7 +160,7 @@ LW_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct
     int fds[LW_WAIT_FDS];
     int n = collect_sets(nfds, rd, wr, ex, fds);
     uintptr_t tok =
-        begin("pselect", fds, n, ts_ns(t), owner_of(fds, n), __builtin_return_address(0));
+        begin("pselect", fds, n, lw_timeout_rel_ns(t), owner_of(fds, n), __builtin_return_address(0));
     int r = LW_REAL(pselect)(nfds, rd, wr, ex, t, m);
     lw_fd_wait_done(tok);
     return r;
@@ -223,7 +219,7 @@ LW_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const stru
     if (ts_zero(t))
         return f(epfd, ev, max, t, m);
     int fds[LW_WAIT_FDS];
-    uintptr_t tok = begin_epoll("epoll_pwait2", epfd, ts_ns(t), __builtin_return_address(0), fds);
+    uintptr_t tok = begin_epoll("epoll_pwait2", epfd, lw_timeout_rel_ns(t), __builtin_return_address(0), fds);
     int r = f(epfd, ev, max, t, m);
     lw_fd_wait_done(tok);
     return r;

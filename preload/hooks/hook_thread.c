@@ -176,20 +176,10 @@ LW_EXPORT int pthread_tryjoin_np(pthread_t thr, void **ret)
     return rc;
 }
 
-static int64_t lw_rel_timeout(clockid_t clk, const struct timespec *abs)
-{
-    if (!abs)
-        return -1;
-    struct timespec now;
-    clock_gettime(clk, &now);
-    int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-    return d < 0 ? 0 : d;
-}
-
 LW_EXPORT int pthread_timedjoin_np(pthread_t thr, void **ret, const struct timespec *abs)
 {
     LW_ENSURE(pthread_timedjoin_np);
-    LW_JOIN_BEGIN("pthread_timedjoin_np", lw_rel_timeout(CLOCK_REALTIME, abs));
+    LW_JOIN_BEGIN("pthread_timedjoin_np", lw_timeout_abs_ns(CLOCK_REALTIME, abs));
     int rc = lw_real_pthread_timedjoin_np(thr, ret, abs);
     LW_JOIN_END();
     return rc;
@@ -201,7 +191,7 @@ LW_EXPORT int pthread_clockjoin_np(pthread_t thr, void **ret, clockid_t clk,
     LW_ENSURE(pthread_clockjoin_np);
     if (!lw_real_pthread_clockjoin_np)
         return ENOSYS;
-    LW_JOIN_BEGIN("pthread_clockjoin_np", lw_rel_timeout(clk, abs));
+    LW_JOIN_BEGIN("pthread_clockjoin_np", lw_timeout_abs_ns(clk, abs));
     int rc = lw_real_pthread_clockjoin_np(thr, ret, clk, abs);
     LW_JOIN_END();
     return rc;

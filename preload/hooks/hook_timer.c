@@ -16,10 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t ts_ns(const struct timespec *t)
-{
-    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
-}
 
 static bool timer_on(void)
 {
@@ -31,10 +27,6 @@ static bool timer_on(void)
     lw_init();
     return lw_active();
 }
-
-#define LW_SYS_HELPER_SCAN 16384
-static int tids_before[LW_SYS_HELPER_SCAN], tids_after[LW_SYS_HELPER_SCAN];
-static lw_lock_t scan_lock = LW_LOCK_INIT;
 
 LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
 {
@@ -58,14 +50,7 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
         if (tramp)
             pass = &ev;
     }
-    /* glibc starts its one SIGEV_THREAD helper inside the first such
-     * timer_create: the thread that appears during this call is it. */
-    int nb = -1;
-    bool scan = tn == LW_TN_THREAD && lw_timer_want_sys_helper();
-    if (scan) {
-        lw_lock(&scan_lock);
-        nb = lw_proc_tids(tids_before, LW_SYS_HELPER_SCAN);
-    }
+    bool scan = tn == LW_TN_THREAD && lw_timer_helper_scan_begin();
     errno = e;
     int r = LW_REAL(timer_create)(clk, pass, id);
     e = errno;
@@ -73,20 +58,8 @@ LW_EXPORT int timer_create(clockid_t clk, struct sigevent *evp, timer_t *id)
     if (r == 0)
         idx = lw_timer_new(LW_TIMER_POSIX, (uintptr_t)*id, (int)clk, tn, signo,
                            tn == LW_TN_THREAD ? (uintptr_t)evp->sigev_notify_function : 0, 1);
-    if (scan) {
-        int helper = 0;
-        int na = r == 0 && nb >= 0 ? lw_proc_tids(tids_after, LW_SYS_HELPER_SCAN) : -1;
-        for (int i = 0; i < na && !helper; i++) {
-            bool old = false;
-            for (int j = 0; j < nb && !old; j++)
-                old = tids_after[i] == tids_before[j];
-            if (!old)
-                helper = tids_after[i];
-        }
-        if (r == 0)
-            lw_timer_sys_helper_found(helper, idx);
-        lw_unlock(&scan_lock);
-    }
+    if (scan)
+        lw_timer_helper_scan_end(r == 0, idx);
     if (tramp) {
         if (idx)
             lw_tramp_bind(tramp, idx);
@@ -105,8 +78,8 @@ LW_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *v,
     int r = LW_REAL(timer_settime)(id, flags, v, old);
     if (r == 0 && v) {
         int e = errno;
-        lw_timer_arm(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), ts_ns(&v->it_value) != 0,
-                     ts_ns(&v->it_interval));
+        lw_timer_arm(lw_timer_find(LW_TIMER_POSIX, (uintptr_t)id), lw_ts_ns(&v->it_value) != 0,
+                     lw_ts_ns(&v->it_interval));
         errno = e;
     }
     return r;
@@ -160,7 +133,7 @@ LW_EXPORT int timerfd_settime(int fd, int flags, const struct itimerspec *v,
     struct lw_fd_rec *rec;
     if (r == 0 && v && (rec = lw_fd_get(fd)) != NULL)
         lw_timer_arm(atomic_load_explicit(&rec->timer, memory_order_relaxed),
-                     ts_ns(&v->it_value) != 0, ts_ns(&v->it_interval));
+                     lw_ts_ns(&v->it_value) != 0, lw_ts_ns(&v->it_interval));
     return r;
 }
 

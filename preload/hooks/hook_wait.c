@@ -21,25 +21,6 @@
 #define LW_CALLER __builtin_return_address(0)
 #define LW_UNPAREN(...) __VA_ARGS__
 
-static int64_t lw_rel(clockid_t clk, const struct timespec *abs)
-{
-    if (!abs)
-        return -1;
-    struct timespec now;
-    /* the precise clock (vDSO, ~20 ns) only on timed waits: a coarse one
-     * lags up to a tick and would overstate the timeout */
-    clock_gettime(clk, &now);
-    int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-    return d < 0 ? 0 : d;
-}
-
-static int64_t lw_reltime(const struct timespec *rel)
-{
-    if (!rel)
-        return -1;
-    return (int64_t)rel->tv_sec * 1000000000 + rel->tv_nsec;
-}
-
 /* A wait touches its object (docs/design.md §1.2): the owner becomes the
  * common ancestor of every context that used it; the snapshot writer reads
  * the owner then (lw_snap_threads.c), since later touches may move it up.
@@ -120,7 +101,7 @@ LW_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
     LW_ENSURE(pthread_cond_timedwait);
     /* the condattr clock is not visible here; realtime is the default */
     uintptr_t tok = lw_active() ? lw_wait("pthread_cond_timedwait", "cond", c,
-                                          lw_rel(CLOCK_REALTIME, abs), 0, LW_CALLER)
+                                          lw_timeout_abs_ns(CLOCK_REALTIME, abs), 0, LW_CALLER)
                                 : 0;
     int rc = lw_real_pthread_cond_timedwait(c, m, abs);
     lw_wait_done(tok);
@@ -133,7 +114,7 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     LW_ENSURE(pthread_cond_clockwait);
     if (!lw_real_pthread_cond_clockwait)
         return ENOSYS;
-    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_clockwait", "cond", c, lw_rel(clk, abs),
+    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_clockwait", "cond", c, lw_timeout_abs_ns(clk, abs),
                                           0, LW_CALLER)
                                 : 0;
     int rc = lw_real_pthread_cond_clockwait(c, m, clk, abs);
@@ -231,7 +212,7 @@ static int lw_slow_pthread_mutex_timedlock(pthread_mutex_t *m, const struct time
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_timedlock(m, abs);
     uintptr_t tok = lw_wait_lock("pthread_mutex_timedlock", "mutex", m,
-                                 lw_rel(CLOCK_REALTIME, abs), lw_holder(m), caller);
+                                 lw_timeout_abs_ns(CLOCK_REALTIME, abs), lw_holder(m), caller);
     int rc = lw_real_pthread_mutex_timedlock(m, abs);
     lw_wait_done(tok);
     return rc;
@@ -250,7 +231,7 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return ENOSYS;
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_clocklock(m, clk, abs);
-    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_rel(clk, abs),
+    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_timeout_abs_ns(clk, abs),
                                  lw_holder(m), caller);
     int rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
     lw_wait_done(tok);
@@ -277,15 +258,15 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), -1)
 LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), -1)
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_rel(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_timeout_abs_ns(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_rel(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_timeout_abs_ns(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_clockrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_rel(clk, abs))
+      lw_timeout_abs_ns(clk, abs))
 LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_rel(clk, abs))
+      lw_timeout_abs_ns(clk, abs))
 
 /* ---- semaphores: trywait first; its EAGAIN must not leak into errno ---- */
 
@@ -324,9 +305,9 @@ LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
 
 LW_SEM(sem_wait, (sem_t * s), (s), -1)
 LW_SEM(sem_timedwait, (sem_t * s, const struct timespec *abs), (s, abs),
-       lw_rel(CLOCK_REALTIME, abs))
+       lw_timeout_abs_ns(CLOCK_REALTIME, abs))
 LW_SEM(sem_clockwait, (sem_t * s, clockid_t clk, const struct timespec *abs), (s, clk, abs),
-       lw_rel(clk, abs))
+       lw_timeout_abs_ns(clk, abs))
 
 LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 {
@@ -345,7 +326,7 @@ LW_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     LW_ENSURE(nanosleep);
     lw_writer_ensure(); /* a forked child that only sleeps gets its endpoint */
     uintptr_t tok =
-        lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_reltime(req), 0, LW_CALLER) : 0;
+        lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_timeout_rel_ns(req), 0, LW_CALLER) : 0;
     int rc = lw_real_nanosleep(req, rem);
     lw_wait_done(tok);
     return rc;
@@ -359,7 +340,7 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
     uintptr_t tok = 0;
     if (lw_active())
         tok = lw_wait("clock_nanosleep", "sleep", NULL,
-                      (flags & TIMER_ABSTIME) ? lw_rel(clk, req) : lw_reltime(req), 0, LW_CALLER);
+                      (flags & TIMER_ABSTIME) ? lw_timeout_abs_ns(clk, req) : lw_timeout_rel_ns(req), 0, LW_CALLER);
     int rc = lw_real_clock_nanosleep(clk, flags, req, rem);
     lw_wait_done(tok);
     return rc;
@@ -407,8 +388,8 @@ LW_EXPORT long syscall(long nr, ...)
             const struct timespec *ts = (const struct timespec *)d;
             int64_t to = !ts ? -1
                          : cmd == FUTEX_WAIT
-                             ? lw_reltime(ts)
-                             : lw_rel((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+                             ? lw_timeout_rel_ns(ts)
+                             : lw_timeout_abs_ns((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
                                       ts);
             lw_obj_touch((uintptr_t)a);
             struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to,

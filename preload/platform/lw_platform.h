@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define LW_EXPORT __attribute__((visibility("default")))
 #define LW_HIDDEN __attribute__((visibility("hidden")))
@@ -56,6 +57,22 @@ void lw_sys_after_fork_child(void);
 uint64_t lw_now_ns(void);
 uint64_t lw_now_coarse_ns(void);
 uint64_t lw_now_realtime_ns(void);
+
+/* ---- timeouts, as a wait's blocked state reports them: ns, -1 = for
+ * ever ---- */
+static inline uint64_t lw_ts_ns(const struct timespec *t)
+{
+    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+/* A relative timeout (nanosleep, ppoll, futex without an absolute clock). */
+static inline int64_t lw_timeout_rel_ns(const struct timespec *rel)
+{
+    return rel ? (int64_t)rel->tv_sec * 1000000000 + rel->tv_nsec : -1;
+}
+/* What is left of an absolute deadline on clock clk, 0 once it has passed.
+ * Reads the precise clock (vDSO, ~20 ns; a coarse one lags up to a tick and
+ * would overstate the timeout): only timed waits pay it. */
+int64_t lw_timeout_abs_ns(clockid_t clk, const struct timespec *abs);
 
 /* ---- thread ids ---- */
 extern LW_TLS int lw_tls_tid;

@@ -199,6 +199,16 @@ uint64_t lw_now_coarse_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int64_t lw_timeout_abs_ns(clockid_t clk, const struct timespec *abs)
+{
+    if (!abs)
+        return -1;
+    struct timespec now;
+    clock_gettime(clk, &now);
+    int64_t d = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+    return d < 0 ? 0 : d;
+}
+
 uint64_t lw_now_realtime_ns(void)
 {
     struct timespec ts;

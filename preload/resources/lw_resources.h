@@ -284,6 +284,12 @@ void lw_tramp_free(uint32_t tramp);
  * true when the caller should diff /proc/self/task around this
  * timer_create (the first SIGEV_THREAD timer of the process). */
 bool lw_timer_want_sys_helper(void);
+/* Around the real timer_create of a SIGEV_THREAD timer: begin returns true
+ * when this call should look for glibc's helper (the first such timer; it
+ * then holds the scan lock), end diffs the task list and attributes the
+ * new thread to timer `timer_idx` when the call created a timer. */
+bool lw_timer_helper_scan_begin(void);
+void lw_timer_helper_scan_end(bool created, uint32_t timer_idx);
 void lw_timer_sys_helper_found(int tid, uint32_t timer_idx);
 /* Record id of the timer owning thread `tid` (0 none). */
 uint64_t lw_timers_owner_of_tid(int tid);

@@ -325,6 +325,39 @@ void lw_tramp_free(uint32_t tramp)
 
 /* ---- glibc's helper thread ---- */
 
+/* glibc starts its one SIGEV_THREAD helper inside the first such
+ * timer_create: the thread that appears during that call is it. One scan
+ * at a time (scan_lock), over the one /proc walker. */
+#define LW_SYS_HELPER_SCAN 16384
+static int tids_before[LW_SYS_HELPER_SCAN], tids_after[LW_SYS_HELPER_SCAN];
+static int scan_nb;
+static lw_lock_t scan_lock = LW_LOCK_INIT;
+
+bool lw_timer_helper_scan_begin(void)
+{
+    if (!lw_timer_want_sys_helper())
+        return false;
+    lw_lock(&scan_lock);
+    scan_nb = lw_proc_tids(tids_before, LW_SYS_HELPER_SCAN);
+    return true;
+}
+
+void lw_timer_helper_scan_end(bool created, uint32_t timer_idx)
+{
+    int helper = 0;
+    int na = created && scan_nb >= 0 ? lw_proc_tids(tids_after, LW_SYS_HELPER_SCAN) : -1;
+    for (int i = 0; i < na && !helper; i++) {
+        bool old = false;
+        for (int j = 0; j < scan_nb && !old; j++)
+            old = tids_after[i] == tids_before[j];
+        if (!old)
+            helper = tids_after[i];
+    }
+    if (created)
+        lw_timer_sys_helper_found(helper, timer_idx);
+    lw_unlock(&scan_lock);
+}
+
 bool lw_timer_want_sys_helper(void)
 {
     return atomic_load_explicit(&sys_helper_tid, memory_order_relaxed) == 0 &&
@@ -409,6 +442,7 @@ void lw_timer_lock_for_fork(bool lock)
 void lw_timer_after_fork_child(void)
 {
     lw_lock_reset(&tm_lock);
+    lw_lock_reset(&scan_lock); /* a scan in flight was the parent's */
     atomic_store_explicit(&sys_helper_tid, 0, memory_order_relaxed);
     atomic_store_explicit(&sys_helper_tried, 0, memory_order_relaxed);
     atomic_store_explicit(&sys_helper_timer, 0, memory_order_relaxed);

@@ -15,10 +15,6 @@
 static const char *const tk_names[] = {"posix", "timerfd", "alarm", "itimer"};
 static const char *const tn_names[] = {"signal", "thread", "thread_id", "none", "fd"};
 
-static uint64_t ts_ns(const struct timespec *t)
-{
-    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
-}
 static uint64_t tv_ns(const struct timeval *t)
 {
     return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_usec * 1000ull;
@@ -48,8 +44,8 @@ static bool kernel_state(const struct lw_timer_rec *t, uint64_t *next, uint64_t 
     default:
         return false;
     }
-    *next = ts_ns(&its.it_value);
-    *interval = ts_ns(&its.it_interval);
+    *next = lw_ts_ns(&its.it_value);
+    *interval = lw_ts_ns(&its.it_interval);
     return true;
 }
 

@@ -27,3 +27,11 @@ $(LIBLEAKWATCH): $(patsubst %.c,$(BUILD)/obj/%.o,$(PRELOAD_SRCS))
 ALL_TARGETS += $(LIBLEAKWATCH)
 
 -include tests/e2e/preload/module.mk
+
+# The layering of docs/design.md section 3.1, checked from the objects and
+# the library the build produced (include and call direction, no cycles,
+# interposed names only in hooks/ and platform/, one fork registration).
+.PHONY: test-layers
+test-layers: $(LIBLEAKWATCH)
+	python3 tests/layers/check_layers.py preload $(BUILD)/obj/preload $(LIBLEAKWATCH)
+TEST_TARGETS += test-layers

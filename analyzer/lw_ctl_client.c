@@ -69,7 +69,10 @@ static int lw_target_read(struct lw_target *t)
     if (lw_read_file(path, buf, sizeof buf) < 0)
         return -ESRCH;
     t->nspid = t->pid;
-    char *p = strstr(buf, "\nNSpid:");
+    char *p = strstr(buf, "\nState:");
+    if (p && (strncmp(p + 7, "\tZ", 2) == 0 || strncmp(p + 7, "\tX", 2) == 0))
+        return -ESRCH; /* exited, not yet reaped */
+    p = strstr(buf, "\nNSpid:");
     if (p) {
         p += 7;
         char *end = strchr(p, '\n');
@@ -318,8 +321,9 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
         memset(&t, 0, sizeof t);
         t.pid = pid;
         if (lw_target_read(&t) < 0) {
-            snprintf(err, errlen, first ? "no process %d" : "process %d exited", (int)pid);
-            return -ESRCH;
+            snprintf(err, errlen, first ? "no process %d" : "process %d exited before answering",
+                     (int)pid);
+            return first ? -ESRCH : -EPIPE;
         }
         char cand[LW_CAND_MAX][LW_CPATH];
         int nc = 0;
@@ -340,6 +344,10 @@ int lw_ctl_snapshot(pid_t pid, int timeout_ms, char *path_out, size_t len, char 
             snprintf(last, sizeof last, "%.200s", err); /* it went away (exec?): look again */
         }
         int shim = lw_has_shim(pid);
+        if (shim < 0 && lw_target_read(&t) < 0) {
+            snprintf(err, errlen, "process %d exited before answering", (int)pid);
+            return -EPIPE;
+        }
         if (shim < 0) {
             snprintf(err, errlen, "cannot read /proc/%d/maps (another user's process?)", (int)pid);
             return -EACCES;

@@ -12,7 +12,8 @@
  * running now: after an exec the new image's endpoint is the one asked.
  * Returns 0 with the path the shim wrote (as the process sees it) in
  * path_out; otherwise a negative errno with a one-line message in err:
- *   -ESRCH      no such process, or it exited meanwhile
+ *   -ESRCH      no such process
+ *   -EPIPE      it exited before it answered
  *   -ENOTSUP    it is not running under leakwatch (and is not about to)
  *   -EACCES     another user's process: the kernel or the shim refused
  *   -ENOSYS     it runs under leakwatch without a control channel

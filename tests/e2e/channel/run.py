@@ -432,6 +432,18 @@ wait $! || true
 
 
 @test
+def snapshot_status_codes():
+    """No such process: 2; a young process without the library is waited
+    for, and one that exits before answering gives 1, not a wrong path."""
+    r = ask(999999999, timeout=2)
+    check(r.returncode == 2 and "no process" in r.stderr, f"{r.returncode} {r.stderr}")
+    p = subprocess.Popen(["sleep", "0.5"], env=env_for("", preload=False))
+    r = ask(p.pid, timeout=5)
+    p.wait()
+    check(r.returncode == 1 and "exited" in r.stderr and not r.stdout, f"{r.returncode} {r.stdout} {r.stderr}")
+
+
+@test
 def other_users_refused():
     """Only the same user or root may ask: the endpoint's directory is
     private, and the shim checks the peer's uid itself."""

@@ -85,9 +85,11 @@ struct lw_wait_info {
     int fd;                /* -1 if none */
     const int *fds;        /* poll/select/epoll fds, may be NULL */
     int nfds;
-    int64_t timeout_ns;    /* -1 infinite */
+    int64_t timeout_ns;    /* -1 infinite; relative, or a deadline (deadline_clk) */
     lw_ctx_id owner;       /* owner context of the object/fd, LW_CTX_NONE if unknown */
     void *caller;          /* __builtin_return_address(0) of the hook */
+    int deadline_clk;      /* 0: timeout_ns is relative; else clockid + 1 and
+                            * timeout_ns the absolute deadline on that clock */
 };
 uintptr_t lw_wait_begin(const struct lw_wait_info *wi);
 void lw_wait_end(uintptr_t token);
@@ -187,6 +189,7 @@ struct lw_blocked {
     int join_tid;
     uint64_t since_ns;
     int64_t timeout_ns;
+    int deadline_clk; /* as in lw_wait_info: the snapshot makes it relative */
     int nstack;
 };
 struct lw_thread {

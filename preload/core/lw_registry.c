@@ -435,6 +435,7 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     LW_SEQ_WR(t->b.join_tid, join_tid);
     LW_SEQ_WR(t->b.since_ns, lw_now_coarse_ns());
     LW_SEQ_WR(t->b.timeout_ns, wi->timeout_ns);
+    LW_SEQ_WR(t->b.deadline_clk, wi->deadline_clk);
     t->b_sp = sp;
     LW_SEQ_WR(t->blocked, 1);
     lw_seq_end(t);
@@ -485,6 +486,7 @@ static void lw_blocked_copy(struct lw_blocked *out, struct lw_blocked *b, uintpt
     out->join_tid = LW_SEQ_RD(b->join_tid);
     out->since_ns = LW_SEQ_RD(b->since_ns);
     out->timeout_ns = LW_SEQ_RD(b->timeout_ns);
+    out->deadline_clk = LW_SEQ_RD(b->deadline_clk);
     out->nstack = LW_SEQ_RD(b->nstack);
     if (out->nstack < 0 || out->nstack > lw_stack_depth())
         out->nstack = 0;

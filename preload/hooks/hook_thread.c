@@ -139,7 +139,7 @@ LW_EXPORT void pthread_exit(void *ret)
         jrec = lw_reg_find(thr, &jserial, &jt);                                           \
         if (!lw_tls_guard) {                                                              \
             struct lw_wait_info wi = {callname, "join", (uintptr_t)jt, -1, NULL, 0, (timeout), \
-                                      LW_CTX_NONE, __builtin_return_address(0)};         \
+                                      LW_CTX_NONE, __builtin_return_address(0), 0};      \
             tok = lw_wait_begin2(&wi, 0, jt);                                             \
         }                                                                                 \
     }

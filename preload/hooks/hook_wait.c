@@ -21,6 +21,32 @@
 #define LW_CALLER __builtin_return_address(0)
 #define LW_UNPAREN(...) __VA_ARGS__
 
+/* A wait's timeout as recorded: relative ns (clk 0), or for a call given a
+ * deadline the deadline itself on clock clk - 1, which the snapshot turns
+ * into the relative timeout (lw_snap_threads.c). No clock is read here:
+ * working the timeout out at the wait (lw_timeout_abs_ns) cost a precise
+ * clock read (the TSC, slow in VMs) on every timed wait — CPython's
+ * lock.acquire(timeout=) and GIL waits, C++ wait_for — on top of the
+ * coarse one of the start time. */
+struct lw_tmo {
+    int64_t ns;
+    int clk;
+};
+#define LW_TMO_NONE ((struct lw_tmo){-1, 0})
+#define LW_TMO_NS(ns) ((struct lw_tmo){(ns), 0})
+
+static inline struct lw_tmo lw_deadline(clockid_t clk, const struct timespec *abs)
+{
+    if (!abs)
+        return LW_TMO_NONE;
+    return (struct lw_tmo){(int64_t)abs->tv_sec * 1000000000 + abs->tv_nsec, (int)clk + 1};
+}
+
+static inline struct lw_tmo lw_reltime(const struct timespec *rel)
+{
+    return LW_TMO_NS(lw_timeout_rel_ns(rel));
+}
+
 /* A wait touches its object (docs/design.md §1.2): the owner becomes the
  * common ancestor of every context that used it; the snapshot writer reads
  * the owner then (lw_snap_threads.c), since later touches may move it up.
@@ -28,13 +54,13 @@
  * the object table on a busy lock path); their owner is whoever else
  * touched the lock, else the waiter's context at snapshot time. */
 static inline __attribute__((always_inline)) uintptr_t
-lw_wait_x(const char *call, const char *family, const void *obj, int64_t timeout, int holder,
-          void *caller, bool defer_owner)
+lw_wait_x(const char *call, const char *family, const void *obj, struct lw_tmo timeout,
+          int holder, void *caller, bool defer_owner)
 {
     if (obj && !defer_owner)
         lw_obj_touch((uintptr_t)obj);
-    struct lw_wait_info wi = {call, family, (uintptr_t)obj, -1, NULL, 0, timeout, LW_CTX_NONE,
-                              caller};
+    struct lw_wait_info wi = {call, family, (uintptr_t)obj, -1, NULL, 0, timeout.ns, LW_CTX_NONE,
+                              caller, timeout.clk};
     return lw_wait_begin2(&wi, holder, 0);
 }
 #define lw_wait(call, family, obj, timeout, holder, caller)                               \
@@ -86,10 +112,24 @@ LW_OWNER_HOOKS(sem_init, sem_destroy, sem_t, (int pshared, unsigned v), (pshared
 
 /* ---- condition variables ---- */
 
+/* pthread_cond_timedwait's deadline is on the condattr's clock, which
+ * glibc keeps in the condvar (bit 1 of __wrefs; CPython's GIL and
+ * Condition use a monotonic one). */
+static inline clockid_t lw_cond_clock(const pthread_cond_t *c)
+{
+#ifdef __GLIBC__
+    return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) & 2) ? CLOCK_MONOTONIC
+                                                                        : CLOCK_REALTIME;
+#else
+    (void)c;
+    return CLOCK_REALTIME;
+#endif
+}
+
 LW_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     LW_ENSURE(pthread_cond_wait);
-    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_wait", "cond", c, -1, 0, LW_CALLER) : 0;
+    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_wait", "cond", c, LW_TMO_NONE, 0, LW_CALLER) : 0;
     int rc = lw_real_pthread_cond_wait(c, m);
     lw_wait_done(tok);
     return rc;
@@ -99,9 +139,8 @@ LW_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                      const struct timespec *abs)
 {
     LW_ENSURE(pthread_cond_timedwait);
-    /* the condattr clock is not visible here; realtime is the default */
     uintptr_t tok = lw_active() ? lw_wait("pthread_cond_timedwait", "cond", c,
-                                          lw_timeout_abs_ns(CLOCK_REALTIME, abs), 0, LW_CALLER)
+                                          lw_deadline(lw_cond_clock(c), abs), 0, LW_CALLER)
                                 : 0;
     int rc = lw_real_pthread_cond_timedwait(c, m, abs);
     lw_wait_done(tok);
@@ -114,7 +153,7 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     LW_ENSURE(pthread_cond_clockwait);
     if (!lw_real_pthread_cond_clockwait)
         return ENOSYS;
-    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_clockwait", "cond", c, lw_timeout_abs_ns(clk, abs),
+    uintptr_t tok = lw_active() ? lw_wait("pthread_cond_clockwait", "cond", c, lw_deadline(clk, abs),
                                           0, LW_CALLER)
                                 : 0;
     int rc = lw_real_pthread_cond_clockwait(c, m, clk, abs);
@@ -197,7 +236,7 @@ static int lw_slow_pthread_mutex_lock(pthread_mutex_t *m, void *caller)
     LW_ENSURE(pthread_mutex_lock);
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_lock(m);
-    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, -1, lw_holder(m), caller);
+    uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, LW_TMO_NONE, lw_holder(m), caller);
     int rc = lw_real_pthread_mutex_lock(m);
     lw_wait_done(tok);
     return rc;
@@ -212,7 +251,7 @@ static int lw_slow_pthread_mutex_timedlock(pthread_mutex_t *m, const struct time
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_timedlock(m, abs);
     uintptr_t tok = lw_wait_lock("pthread_mutex_timedlock", "mutex", m,
-                                 lw_timeout_abs_ns(CLOCK_REALTIME, abs), lw_holder(m), caller);
+                                 lw_deadline(CLOCK_REALTIME, abs), lw_holder(m), caller);
     int rc = lw_real_pthread_mutex_timedlock(m, abs);
     lw_wait_done(tok);
     return rc;
@@ -231,7 +270,7 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return ENOSYS;
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_clocklock(m, clk, abs);
-    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_timeout_abs_ns(clk, abs),
+    uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_deadline(clk, abs),
                                  lw_holder(m), caller);
     int rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
     lw_wait_done(tok);
@@ -255,18 +294,18 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return rc;                                                                        \
     }
 
-LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), -1)
-LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), -1)
+LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE)
+LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE)
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_timeout_abs_ns(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_timeout_abs_ns(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs))
 LW_RW(pthread_rwlock_clockrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_timeout_abs_ns(clk, abs))
+      lw_deadline(clk, abs))
 LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_timeout_abs_ns(clk, abs))
+      lw_deadline(clk, abs))
 
 /* ---- semaphores: trywait first; its EAGAIN must not leak into errno ---- */
 
@@ -303,17 +342,17 @@ LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
         return rc;                                                                        \
     }
 
-LW_SEM(sem_wait, (sem_t * s), (s), -1)
+LW_SEM(sem_wait, (sem_t * s), (s), LW_TMO_NONE)
 LW_SEM(sem_timedwait, (sem_t * s, const struct timespec *abs), (s, abs),
-       lw_timeout_abs_ns(CLOCK_REALTIME, abs))
+       lw_deadline(CLOCK_REALTIME, abs))
 LW_SEM(sem_clockwait, (sem_t * s, clockid_t clk, const struct timespec *abs), (s, clk, abs),
-       lw_timeout_abs_ns(clk, abs))
+       lw_deadline(clk, abs))
 
 LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 {
     LW_ENSURE(pthread_barrier_wait);
     uintptr_t tok =
-        lw_active() ? lw_wait("pthread_barrier_wait", "barrier", b, -1, 0, LW_CALLER) : 0;
+        lw_active() ? lw_wait("pthread_barrier_wait", "barrier", b, LW_TMO_NONE, 0, LW_CALLER) : 0;
     int rc = lw_real_pthread_barrier_wait(b);
     lw_wait_done(tok);
     return rc;
@@ -326,7 +365,7 @@ LW_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
     LW_ENSURE(nanosleep);
     lw_writer_ensure(); /* a forked child that only sleeps gets its endpoint */
     uintptr_t tok =
-        lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_timeout_rel_ns(req), 0, LW_CALLER) : 0;
+        lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_reltime(req), 0, LW_CALLER) : 0;
     int rc = lw_real_nanosleep(req, rem);
     lw_wait_done(tok);
     return rc;
@@ -340,7 +379,7 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
     uintptr_t tok = 0;
     if (lw_active())
         tok = lw_wait("clock_nanosleep", "sleep", NULL,
-                      (flags & TIMER_ABSTIME) ? lw_timeout_abs_ns(clk, req) : lw_timeout_rel_ns(req), 0, LW_CALLER);
+                      (flags & TIMER_ABSTIME) ? lw_deadline(clk, req) : lw_reltime(req), 0, LW_CALLER);
     int rc = lw_real_clock_nanosleep(clk, flags, req, rem);
     lw_wait_done(tok);
     return rc;
@@ -351,7 +390,7 @@ LW_EXPORT int usleep(useconds_t us)
     LW_ENSURE(usleep);
     lw_writer_ensure();
     uintptr_t tok =
-        lw_active() ? lw_wait("usleep", "sleep", NULL, (int64_t)us * 1000, 0, LW_CALLER) : 0;
+        lw_active() ? lw_wait("usleep", "sleep", NULL, LW_TMO_NS((int64_t)us * 1000), 0, LW_CALLER) : 0;
     int rc = lw_real_usleep(us);
     lw_wait_done(tok);
     return rc;
@@ -362,7 +401,7 @@ LW_EXPORT unsigned sleep(unsigned s)
     LW_ENSURE(sleep);
     lw_writer_ensure();
     uintptr_t tok = lw_active()
-                        ? lw_wait("sleep", "sleep", NULL, (int64_t)s * 1000000000, 0, LW_CALLER)
+                        ? lw_wait("sleep", "sleep", NULL, LW_TMO_NS((int64_t)s * 1000000000), 0, LW_CALLER)
                         : 0;
     unsigned rc = lw_real_sleep(s);
     lw_wait_done(tok);
@@ -386,14 +425,13 @@ LW_EXPORT long syscall(long nr, ...)
             lw_obj_touch((uintptr_t)a); /* Rust's notify and unlock */
         if (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) {
             const struct timespec *ts = (const struct timespec *)d;
-            int64_t to = !ts ? -1
-                         : cmd == FUTEX_WAIT
-                             ? lw_timeout_rel_ns(ts)
-                             : lw_timeout_abs_ns((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
-                                      ts);
+            struct lw_tmo to =
+                cmd == FUTEX_WAIT
+                    ? lw_reltime(ts)
+                    : lw_deadline((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, ts);
             lw_obj_touch((uintptr_t)a);
-            struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to,
-                                      LW_CTX_NONE, LW_CALLER};
+            struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to.ns,
+                                      LW_CTX_NONE, LW_CALLER, to.clk};
             tok = lw_wait_begin2(&wi, 0, 0);
         }
     }

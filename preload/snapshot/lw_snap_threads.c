@@ -220,6 +220,23 @@ static const struct lw_sysname *lw_proc_blocked(const struct lw_proc *p)
     return sn ? sn : &other;
 }
 
+/* A wait given a deadline (timedwait, clockwait, clock_nanosleep
+ * TIMER_ABSTIME, futex FUTEX_WAIT_BITSET) recorded the deadline, not a
+ * clock reading: the hook reads no clock but the coarse one of since_ns.
+ * The timeout is worked out here as deadline - since_ns (since moved onto
+ * the deadline's clock by the two clocks' offset now), so that since_ns +
+ * timeout_ns is the deadline; 0 at least. since_ns lags the true start by
+ * the coarse clock's lag (a tick, more when ticks run late), so this can
+ * exceed the timeout the caller had in mind by that much. */
+static int64_t lw_deadline_timeout(int clk, int64_t deadline_ns, uint64_t since_ns)
+{
+    struct timespec c, m;
+    if (clock_gettime((clockid_t)clk, &c) || clock_gettime(CLOCK_MONOTONIC, &m))
+        return 0; /* an invalid clock: the real call said EINVAL */
+    int64_t d = deadline_ns - ((int64_t)since_ns + ((int64_t)lw_ts_ns(&c) - (int64_t)lw_ts_ns(&m)));
+    return d < 0 ? 0 : d;
+}
+
 static void lw_write_blocked_intercepted(struct lw_snap *s, struct lw_json *w,
                                          const struct lw_tcopy *c)
 {
@@ -255,7 +272,9 @@ static void lw_write_blocked_intercepted(struct lw_snap *s, struct lw_json *w,
     lw_json_uint(w, b->since_ns);
     lw_json_key(w, "timeout_ns");
     if (b->timeout_ns >= 0)
-        lw_json_int(w, b->timeout_ns);
+        lw_json_int(w, b->deadline_clk > 0
+                           ? lw_deadline_timeout(b->deadline_clk - 1, b->timeout_ns, b->since_ns)
+                           : b->timeout_ns);
     else
         lw_json_null(w);
     lw_kstack(s, w, "stack", c->bstack, b->nstack);

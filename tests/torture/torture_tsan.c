@@ -46,7 +46,7 @@ static void *worker(void *arg)
         lw_obj_set(obj, t->ctx);
         lw_obj_touch(obj); /* a wait touches its object: owner = common ancestor */
         struct lw_wait_info wi = {"pthread_cond_wait", "cond", obj, -1, NULL, 0, -1,
-                                  lw_obj_owner(obj), __builtin_return_address(0)};
+                                  lw_obj_owner(obj), __builtin_return_address(0), 0};
         uintptr_t tok = lw_wait_begin(&wi);
         lw_ctx_cancel(t->ctx, LW_CAUSE_EXPLICIT);
         lw_wait_end(tok);

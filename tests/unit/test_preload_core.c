@@ -323,7 +323,7 @@ START_TEST(registry_blocked_state)
     atomic_store(&lw_state, LW_ST_RUN);
     int fds[3] = {7, 8, 9};
     struct lw_wait_info wi = {"recv", "socket", 0, 7, fds, 3, 5000000, 42,
-                              __builtin_return_address(0)};
+                              __builtin_return_address(0), 0};
     uintptr_t tok = lw_wait_begin(&wi);
     ck_assert(tok != 0);
     struct lw_blocked b;
@@ -390,7 +390,7 @@ START_TEST(registry_ctx_stack_overflow)
      * under it, so it does not count as a wake since cancellation */
     lw_ctx_cancel(c[LW_CTX_STACK - 1], LW_CAUSE_EXPLICIT);
     struct lw_wait_info wi = {"recv", "socket", 0, 7, NULL, 0, -1, 0,
-                              __builtin_return_address(0)};
+                              __builtin_return_address(0), 0};
     lw_wait_end(lw_wait_begin(&wi));
     ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 0);
     /* leaving the untracked level makes the cancelled one current again */

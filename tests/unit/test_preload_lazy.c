@@ -47,7 +47,7 @@ static uintptr_t last_caller;
 static __attribute__((noinline)) uintptr_t hook_a(void)
 {
     struct lw_wait_info wi = {"sem_wait", "sem", 0x1000, -1, NULL, 0, -1, 0,
-                              __builtin_return_address(0)};
+                              __builtin_return_address(0), 0};
     last_caller = (uintptr_t)wi.caller;
     uintptr_t r = lw_wait_begin(&wi);
     __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
@@ -57,7 +57,7 @@ static __attribute__((noinline)) uintptr_t hook_a(void)
 static __attribute__((noinline)) uintptr_t hook_b(void)
 {
     struct lw_wait_info wi = {"nanosleep", "sleep", 0, -1, NULL, 0, 1000, 0,
-                              __builtin_return_address(0)};
+                              __builtin_return_address(0), 0};
     last_caller = (uintptr_t)wi.caller;
     uintptr_t r = lw_wait_begin(&wi);
     __asm__ volatile("" ::: "memory");

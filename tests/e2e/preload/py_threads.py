@@ -5,7 +5,7 @@ import ctypes, sys, threading, time
 stop = threading.Event()
 
 def poller():
-    while not stop.wait(0.01):
+    while not stop.wait(0.05):  # a 50 ms deadline: sem_clockwait(CLOCK_MONOTONIC)
         pass
 
 def request():

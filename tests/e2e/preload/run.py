@@ -31,6 +31,13 @@ class Fail(Exception):
     pass
 
 
+# since_ns is read from CLOCK_MONOTONIC_COARSE, which lags the precise clock
+# by up to a tick (4 ms at HZ=250; more when a busy VM delays ticks): a
+# deadline wait's timeout_ns (deadline - since_ns) may exceed the caller's
+# timeout by that much (docs/snapshot-format.md)
+COARSE_LAG = 20_000_000
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -197,7 +204,7 @@ def cxx_wait_for():
     b = t[0]["blocked"]
     check(b and b["family"] == "cond" and b["call"] in (
         "pthread_cond_clockwait", "pthread_cond_timedwait"), f"blocked {b}")
-    check(b["timeout_ns"] is not None and 0 < b["timeout_ns"] <= 20_000_000,
+    check(b["timeout_ns"] is not None and 0 < b["timeout_ns"] <= 20_000_000 + COARSE_LAG,
           f"timeout recorded: {b['timeout_ns']}")
 
 
@@ -213,6 +220,16 @@ def python_threading():
     p = [t for t in tr if t["name"] == "py-poller"] or tr
     b = p[0]["blocked"]
     check(b and b["family"] in ("sem", "cond", "futex", "sleep"), f"poller blocked {b}")
+    # deadline waits record the deadline; the snapshot reports deadline -
+    # since_ns, and since_ns (coarse clock) lags the true start by a tick or
+    # so (COARSE_LAG): Event.wait(0.05) is sem_clockwait(CLOCK_MONOTONIC);
+    # the GIL waits 5 ms on a monotonic condattr (a wrong clock gives 0 or
+    # a huge value)
+    to = b["timeout_ns"]
+    if b["call"] in ("sem_clockwait", "sem_timedwait"):
+        check(to is not None and 0 < to <= 50e6 + COARSE_LAG, f"Event.wait(0.05) timeout {to}")
+    elif b["call"] == "pthread_cond_timedwait":
+        check(to is not None and 0 <= to <= 5e6 + COARSE_LAG, f"GIL wait timeout {to}")
     c = ctx(d, p[0]["context"])
     check(c["cause"] == "exited", "python request thread's exit cancelled the poller's scope")
 

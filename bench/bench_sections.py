@@ -507,6 +507,6 @@ def instructions(rn, args, out):
                "so wake-up and contention patterns differ from a real run; syscalls are not counted. "
                "The `contended` rows take the contended side of one call every time, whatever the "
                "scheduler does (`build/bench/wl_contended MODE N`: a held mutex or an empty semaphore "
-               "with a deadline already past; `sem_lifecycle` is the init/wait/post/destroy of a lock "
+               "with a deadline already past; `sem_lifecycle` is the init, free and contended wait, post and destroy of the lock "
                "CPython allocates per `Condition.wait`).\n")
     out.append(table(["workload", "sizes", "plain", "floor", "leakwatch", "leakwatch − floor"], rows))

@@ -11,9 +11,9 @@
  *   sem_timedwait    the same with sem_timedwait (CLOCK_REALTIME)
  *   cond_timedwait   pthread_cond_timedwait, deadline already past (CPython's
  *                    GIL wait, with its monotonic condattr)
- *   sem_lifecycle    sem_init + sem_trywait (fails) + sem_post + sem_wait +
- *                    sem_destroy: the life of a CPython lock allocated by
- *                    Condition.wait
+ *   sem_lifecycle    the life of the lock CPython allocates per
+ *                    Condition.wait: sem_init, sem_wait (free), a contended
+ *                    sem_clockwait (deadline past), sem_post, sem_destroy
  * Every call's result is checked. */
 #include <semaphore.h>
 
@@ -92,10 +92,10 @@ int main(int argc, char **argv)
         for (long i = 0; i < n; i++) {
             sem_t l;
             LWB_CHECK(sem_init(&l, 0, 1));
-            LWB_CHECK(sem_wait(&l)); /* the acquire at allocation */
-            expect(sem_trywait(&l) ? errno : 0, EAGAIN, "sem_trywait");
-            LWB_CHECK(sem_post(&l));
-            LWB_CHECK(sem_wait(&l));
+            LWB_CHECK(sem_wait(&l)); /* waiter.acquire() at allocation */
+            expect(sem_clockwait(&l, CLOCK_MONOTONIC, &past) ? errno : 0, ETIMEDOUT,
+                   "sem_clockwait"); /* waiter.acquire(True, timeout) */
+            LWB_CHECK(sem_post(&l)); /* notify: waiter.release() */
             LWB_CHECK(sem_destroy(&l));
         }
     } else {

@@ -346,24 +346,45 @@ extern _Atomic uint64_t lw_stat_ctx_live;
 /* ---- wait-object owners (lw_objects.c) ---- */
 int lw_objects_init(void);
 void lw_obj_set(uintptr_t addr, lw_ctx_id owner);     /* init calls */
+void lw_obj_init_here(uintptr_t addr);  /* lw_obj_set(addr, lw_ctx_current()), memoised */
 void lw_obj_remove(uintptr_t addr);                   /* destroy calls */
 lw_ctx_id lw_obj_owner(uintptr_t addr);            /* snapshot: current owner */
+struct lw_obj {
+    _Atomic uintptr_t addr; /* 0 empty, 1 tombstone */
+    _Atomic lw_ctx_id owner;
+};
 /* The calling context touched the object (wait, signal, broadcast, post,
- * futex wake): owner := LCA(owner, current context). Two TLS loads and one
- * global load when this thread touched it last and nothing was
- * initialised or destroyed since. */
+ * futex wake): owner := LCA(owner, current context). The memo: this
+ * thread's last two objects (a ping-pong waits on one and wakes the other),
+ * each with its table slot and the owner it left there, which covered the
+ * thread's context; a touch is a no-op while the slot still holds the
+ * object with that owner: TLS loads and two loads of the slot. */
 void lw_obj_touch_slow(uintptr_t addr);
-extern _Atomic uint32_t lw_obj_gen;       /* bumped by every init/destroy */
-extern LW_TLS uintptr_t lw_ot_addr[2];    /* this thread's last two touches ... */
-extern LW_TLS uint32_t lw_ot_gen;         /* ... and the generation then */
-/* Two entries: a ping-pong waits on one object and wakes another. */
+struct lw_obj_memo {
+    uintptr_t addr;
+    struct lw_obj *slot;
+    lw_ctx_id owner;
+};
+extern LW_TLS struct lw_obj_memo lw_ot[2];
+static inline __attribute__((always_inline)) bool lw_obj_memo_ok(const struct lw_obj_memo *m,
+                                                                 uintptr_t addr)
+{
+    return atomic_load_explicit(&m->slot->addr, memory_order_acquire) == addr &&
+           atomic_load_explicit(&m->slot->owner, memory_order_relaxed) == m->owner;
+}
+/* true: a memo hit, the touch is a no-op */
+static inline __attribute__((always_inline)) bool lw_obj_touch_hit(uintptr_t addr)
+{
+    if (LW_LIKELY(addr == lw_ot[0].addr && addr) && LW_LIKELY(lw_obj_memo_ok(&lw_ot[0], addr)))
+        return true;
+    return addr == lw_ot[1].addr && addr && lw_obj_memo_ok(&lw_ot[1], addr);
+}
 static inline __attribute__((always_inline)) void lw_obj_touch(uintptr_t addr)
 {
-    if (LW_LIKELY((addr == lw_ot_addr[0] || addr == lw_ot_addr[1]) &&
-                  atomic_load_explicit(&lw_obj_gen, memory_order_acquire) == lw_ot_gen && addr))
-        return;
-    lw_obj_touch_slow(addr);
+    if (!lw_obj_touch_hit(addr))
+        lw_obj_touch_slow(addr);
 }
+uint32_t lw_obj_probe_count(void); /* table probes by this thread (tests) */
 /* *owner := LCA(*owner, cur) (CAS); returns the owner now. */
 lw_ctx_id lw_obj_join(_Atomic lw_ctx_id *owner, lw_ctx_id cur);
 void lw_obj_cache_reset(void); /* this thread's memo (ctx enter/leave, tests, fork child) */

@@ -19,11 +19,6 @@
 #define LW_OBJ_PROBE 64
 #define LW_OBJ_TOMB ((uintptr_t)1)
 
-struct lw_obj {
-    _Atomic uintptr_t addr; /* 0 empty, 1 tombstone */
-    _Atomic lw_ctx_id owner;
-};
-
 static struct lw_obj *lw_objs;
 static int lw_obj_full_once;
 _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
@@ -42,11 +37,21 @@ static inline uint32_t lw_obj_hash(uintptr_t a)
     return (uint32_t)(x >> (64 - LW_OBJ_BITS));
 }
 
+/* Table probes made by this thread (unit tests check that the memo spares
+ * them). */
+static LW_TLS uint32_t lw_obj_probes;
+
+uint32_t lw_obj_probe_count(void)
+{
+    return lw_obj_probes;
+}
+
 /* Find the slot holding addr, or (insert) claim an empty one. */
 static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
 {
     if (!lw_objs || addr <= LW_OBJ_TOMB)
         return NULL;
+    lw_obj_probes++;
     uint32_t h = lw_obj_hash(addr);
     struct lw_obj *tomb = NULL;
     for (uint32_t i = 0; i < LW_OBJ_PROBE; i++) {
@@ -96,37 +101,70 @@ static struct lw_obj *lw_obj_slot(uintptr_t addr, bool insert)
  * broadcast, posted, woke). An init call starts a new history (a new
  * object at that address); destroy forgets it. The owner only ever moves
  * up the tree, so once a thread has seen that the owner covers its
- * context (is it, or an ancestor of it) that stays true: the per-thread
- * memo below (the last two objects: a ping-pong waits on one and wakes the
- * other) then answers a repeated touch with three TLS loads and a
- * global one (the table generation, bumped by every init/destroy, and the
- * thread's memo reset when it enters or leaves an API context). */
-_Atomic uint32_t lw_obj_gen;
-LW_TLS uintptr_t lw_ot_addr[2];
-LW_TLS uint32_t lw_ot_gen;
+ * context (is it, or an ancestor of it) that stays true while the slot
+ * still holds that owner: the per-thread memo (lw_obj_touch) keeps the
+ * slot and the owner it left and checks both, and is reset when the thread
+ * enters or leaves an API context. A destroy tombstones the slot and an
+ * init by another context writes another owner, so either is seen; an
+ * init by the same context (a lock re-made at the same address) leaves an
+ * owner that covers the thread, as before. Other objects' init/destroy do
+ * not disturb it: the global generation counter this replaces was a locked
+ * increment on one shared line per init/destroy in every thread, and
+ * emptied every thread's memo in a program that makes locks as it goes
+ * (CPython allocates one per Condition.wait: sem_init, wait, post,
+ * sem_destroy). */
+LW_TLS struct lw_obj_memo lw_ot[2];
 
-static inline void lw_obj_gen_bump(void)
+static inline void lw_ot_put(uintptr_t addr, struct lw_obj *o, lw_ctx_id owner)
 {
-    atomic_fetch_add_explicit(&lw_obj_gen, 1, memory_order_release);
+    if (lw_ot[0].addr != addr)
+        lw_ot[1] = lw_ot[0];
+    lw_ot[0] = (struct lw_obj_memo){addr, o, owner};
+}
+
+/* this thread's memo entry for addr, if its slot still holds addr */
+static inline struct lw_obj_memo *lw_ot_find(uintptr_t addr)
+{
+    for (int i = 0; i < 2; i++)
+        if (addr && lw_ot[i].addr == addr &&
+            atomic_load_explicit(&lw_ot[i].slot->addr, memory_order_acquire) == addr)
+            return &lw_ot[i];
+    return NULL;
 }
 
 void lw_obj_set(uintptr_t addr, lw_ctx_id owner)
 {
-    struct lw_obj *o = lw_obj_slot(addr, true);
+    struct lw_obj_memo *m = lw_ot_find(addr);
+    struct lw_obj *o = m ? m->slot : lw_obj_slot(addr, true);
     if (o)
         atomic_store_explicit(&o->owner, owner, memory_order_release);
-    lw_obj_gen_bump();
+}
+
+/* An init call: the caller's context owns the new object, which covers
+ * the caller, so its next touch (the wait on a lock it has just made) is
+ * a memo hit. */
+void lw_obj_init_here(uintptr_t addr)
+{
+    struct lw_obj_memo *m = lw_ot_find(addr);
+    struct lw_obj *o = m ? m->slot : lw_obj_slot(addr, true);
+    if (!o)
+        return;
+    lw_ctx_id cur = lw_ctx_current();
+    atomic_store_explicit(&o->owner, cur, memory_order_release);
+    lw_ot_put(addr, o, cur);
 }
 
 void lw_obj_remove(uintptr_t addr)
 {
-    struct lw_obj *o = lw_obj_slot(addr, false);
+    struct lw_obj_memo *m = lw_ot_find(addr);
+    struct lw_obj *o = m ? m->slot : lw_obj_slot(addr, false);
     if (o) {
         atomic_store_explicit(&o->owner, LW_CTX_NONE, memory_order_relaxed);
         atomic_store_explicit(&o->addr, LW_OBJ_TOMB, memory_order_release);
         atomic_fetch_sub_explicit(&lw_stat_objects, 1, memory_order_relaxed);
     }
-    lw_obj_gen_bump();
+    if (m)
+        m->addr = 0;
 }
 
 lw_ctx_id lw_obj_owner(uintptr_t addr)
@@ -161,21 +199,14 @@ __attribute__((noinline)) void lw_obj_touch_slow(uintptr_t addr)
     if (!addr)
         return;
     int e = errno;
-    uint32_t g = atomic_load_explicit(&lw_obj_gen, memory_order_acquire);
-    if (g != lw_ot_gen) { /* an init/destroy since: forget both entries */
-        lw_ot_addr[0] = lw_ot_addr[1] = 0;
-        lw_ot_gen = g;
-    }
-    struct lw_obj *o = lw_obj_slot(addr, true);
-    if (o) {
-        lw_obj_join(&o->owner, lw_ctx_current());
-        lw_ot_addr[1] = lw_ot_addr[0];
-        lw_ot_addr[0] = addr;
-    }
+    struct lw_obj_memo *m = lw_ot_find(addr); /* known slot, owner moved since */
+    struct lw_obj *o = m ? m->slot : lw_obj_slot(addr, true);
+    if (o)
+        lw_ot_put(addr, o, lw_obj_join(&o->owner, lw_ctx_current()));
     errno = e;
 }
 
 void lw_obj_cache_reset(void)
 {
-    lw_ot_addr[0] = lw_ot_addr[1] = 0;
+    lw_ot[0].addr = lw_ot[1].addr = 0;
 }

@@ -88,7 +88,7 @@ static inline void lw_wait_done(uintptr_t tok)
         LW_ENSURE(init);                                                                  \
         int rc = lw_real_##init(o, LW_UNPAREN init_call);                                 \
         if (rc == 0 && lw_active())                                                       \
-            lw_obj_set((uintptr_t)o, lw_ctx_current());                                   \
+            lw_obj_init_here((uintptr_t)o);                                               \
         return rc;                                                                        \
     }                                                                                     \
     LW_EXPORT int destroy(type *o)                                                        \

@@ -195,10 +195,86 @@ START_TEST(owner_cache_invalidation)
     lw_obj_set(a, 9);
     ck_assert_uint_eq(lw_obj_owner(a), 9);
     lw_obj_remove(a);
-    lw_obj_touch(a); /* memo invalidated by the generation */
+    lw_obj_touch(a); /* the memo sees the tombstone */
     ck_assert_uint_eq(lw_obj_owner(a), t->ctx);
     lw_obj_remove(a);
     lw_obj_remove(b);
+    drop_self(t);
+}
+END_TEST
+
+/* The touch memo spares the table probe: touching the same object again
+ * while other threads init and destroy theirs, and touching (then
+ * destroying) an object this thread has just initialised — CPython's
+ * per-Condition.wait lock; a destroy + init by another thread at the same
+ * address is still seen. */
+static uintptr_t other_obj;
+
+static void *other_init_destroy(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        lw_obj_set(other_obj, 6);
+        lw_obj_remove(other_obj);
+    }
+    return NULL;
+}
+
+static lw_ctx_id other_owner;
+
+static void *other_remake(void *arg)
+{
+    (void)arg;
+    lw_obj_remove(other_obj);
+    lw_obj_set(other_obj, other_owner);
+    return NULL;
+}
+
+static void on_other_thread(void *(*fn)(void *))
+{
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, fn, NULL), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+}
+
+START_TEST(owner_memo_no_probe)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    static char objs[64];
+    uintptr_t a = (uintptr_t)&objs[0], d = (uintptr_t)&objs[48];
+    other_obj = (uintptr_t)&objs[32];
+    lw_obj_cache_reset();
+    lw_obj_touch(a); /* first toucher */
+    uint32_t p0 = lw_obj_probe_count();
+    for (int i = 0; i < 3; i++) {
+        on_other_thread(other_init_destroy);
+        lw_obj_touch(a);
+    }
+    ck_assert_uint_eq(lw_obj_probe_count() - p0, 0);
+    /* this thread's init -> wait -> post -> destroy: one probe, at init */
+    p0 = lw_obj_probe_count();
+    for (int i = 0; i < 4; i++) {
+        lw_obj_init_here(d);
+        lw_obj_touch(d);
+        lw_obj_touch(d);
+        lw_obj_remove(d);
+    }
+    ck_assert_uint_eq(lw_obj_probe_count() - p0, 4);
+    ck_assert_uint_eq(lw_obj_owner(a), t->ctx);
+    /* another thread destroys the object and makes a new one there, owned
+     * by a context that is gone: the next touch must not be a memo hit but
+     * join it (a gone owner: the toucher starts the history) */
+    other_obj = d;
+    other_owner = t->ctx + 1000;
+    lw_obj_init_here(d);
+    lw_obj_touch(d);
+    on_other_thread(other_remake);
+    ck_assert_uint_eq(lw_obj_owner(d), other_owner);
+    lw_obj_touch(d);
+    ck_assert_uint_eq(lw_obj_owner(d), t->ctx);
+    lw_obj_remove(a);
+    lw_obj_remove(d);
     drop_self(t);
 }
 END_TEST
@@ -211,6 +287,7 @@ Suite *lw_suite_preload_lazy(void)
     tcase_add_test(tc, lazy_stack_site_loop);
     tcase_add_test(tc, lazy_stack_two_sites);
     tcase_add_test(tc, owner_cache_invalidation);
+    tcase_add_test(tc, owner_memo_no_probe);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -452,9 +452,9 @@ INSTR_SIZES = {"thread_churn": (200, 600), "cond_pingpong": (1000, 3000), "sem_p
 # The contended side of each lock call, deterministically (bench/wl_contended.c):
 # what a shim adds per contended attempt, which the workloads above reach
 # only as often as valgrind's scheduler makes them contend.
-INSTR_CONTENDED = {"contended " + m: (["wl_contended", m], 1000, 3000)
+INSTR_CONTENDED = {"wl_contended " + m: (["wl_contended", m], 1000, 3000)
                    for m in ("mutex_timedlock", "sem_clockwait", "sem_timedwait", "cond_timedwait",
-                             "sem_lifecycle")}
+                             "sem_lifecycle", "uncontended")}
 COLLECTED_RE = re.compile(r"Collected\s*:\s*(\d+)")
 
 
@@ -505,8 +505,9 @@ def instructions(rn, args, out):
     out.append("`valgrind --tool=callgrind` total instructions (all threads, user space) at two sizes; "
                "per operation = difference / difference in size. valgrind runs one thread at a time, "
                "so wake-up and contention patterns differ from a real run; syscalls are not counted. "
-               "The `contended` rows take the contended side of one call every time, whatever the "
+               "The `wl_contended` rows take the contended side of one call every time, whatever the "
                "scheduler does (`build/bench/wl_contended MODE N`: a held mutex or an empty semaphore "
                "with a deadline already past; `sem_lifecycle` is the init, free and contended wait, post and destroy of the lock "
-               "CPython allocates per `Condition.wait`).\n")
+               "CPython allocates per `Condition.wait`; `uncontended`, for contrast, a free mutex lock+unlock, "
+               "a sem_post+sem_wait and a cond_signal nobody waits for).\n")
     out.append(table(["workload", "sizes", "plain", "floor", "leakwatch", "leakwatch − floor"], rows))

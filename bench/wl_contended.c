@@ -14,6 +14,8 @@
  *   sem_lifecycle    the life of the lock CPython allocates per
  *                    Condition.wait: sem_init, sem_wait (free), a contended
  *                    sem_clockwait (deadline past), sem_post, sem_destroy
+ *   uncontended      for contrast, the free side: pthread_mutex_lock+unlock,
+ *                    sem_post+sem_wait, pthread_cond_signal with no waiter
  * Every call's result is checked. */
 #include <semaphore.h>
 
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
         lwb_die("usage: wl_contended mutex_timedlock|sem_clockwait|sem_timedwait|"
-                "cond_timedwait|sem_lifecycle N");
+                "cond_timedwait|sem_lifecycle|uncontended N");
     const char *mode = argv[1];
     long n = lwb_size(argc - 1, argv + 1, 1000, 1, 1000000000);
     struct timespec past = {0, 0}; /* the epoch: long past on either clock */
@@ -97,6 +99,14 @@ int main(int argc, char **argv)
                    "sem_clockwait"); /* waiter.acquire(True, timeout) */
             LWB_CHECK(sem_post(&l)); /* notify: waiter.release() */
             LWB_CHECK(sem_destroy(&l));
+        }
+    } else if (!strcmp(mode, "uncontended")) {
+        for (long i = 0; i < n; i++) {
+            LWB_CHECK(pthread_mutex_lock(&m));
+            LWB_CHECK(pthread_mutex_unlock(&m));
+            LWB_CHECK(sem_post(&s));
+            LWB_CHECK(sem_wait(&s));
+            LWB_CHECK(pthread_cond_signal(&c));
         }
     } else {
         lwb_die("unknown mode '%s'", mode);

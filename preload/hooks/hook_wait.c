@@ -164,13 +164,24 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 /* Waking is touching (docs/design.md §1.2): whoever signals, broadcasts,
  * posts or futex-wakes an object shares it with its waiters, so a pool fed
  * by several request scopes belongs to their common ancestor. The repeat
- * from the same thread costs the inlined memo check only. */
+ * from the same thread costs the inlined memo check only: the same shape
+ * as the lock fast paths (no frame, a tail jump to libc); a memo miss, or
+ * leakwatch not running, goes to the cold function. */
 #define LW_WAKE_HOOK(name, type)                                                          \
+    static __attribute__((noinline, cold)) int lw_slow_##name(type *o);                   \
     LW_EXPORT int name(type *o)                                                           \
+    {                                                                                     \
+        /* running implies lw_real_init has resolved every pointer; a hit is a    \
+         * no-op, so the recursion guard is checked on the slow path only */           \
+        if (LW_LIKELY(lw_running()) && LW_LIKELY(lw_obj_touch_hit((uintptr_t)o)))        \
+            return lw_real_##name(o);                                                     \
+        return lw_slow_##name(o);                                                         \
+    }                                                                                     \
+    static int lw_slow_##name(type *o)                                                    \
     {                                                                                     \
         LW_ENSURE(name);                                                                  \
         if (lw_active_inline())                                                           \
-            lw_obj_touch((uintptr_t)o);                                                   \
+            lw_obj_touch_slow((uintptr_t)o);                                              \
         return lw_real_##name(o);                                                         \
     }
 

@@ -204,6 +204,52 @@ static void lw_ctl_scan(unsigned long long ticks)
     lw_sys_close(dfd);
 }
 
+/* Endpoints of processes that ended without removing theirs (killed by a
+ * signal, _exit, a forked child that never reached exit) would pile up in
+ * DIR. Each writer, once at its start, tests a bounded sample of the
+ * names (nobody listening: removed), so the directory stays small without
+ * costing the program's start-up. */
+#define LW_SWEEP_TESTS 32
+void lw_ctl_sweep(void)
+{
+    if (!lw_ctl_dir[0])
+        return;
+    int dfd = lw_sys_open(lw_ctl_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dfd < 0)
+        return;
+    char buf[4096];
+    long got;
+    unsigned n = 0;
+    while ((got = lw_sys(SYS_getdents64, dfd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < got;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            off += reclen;
+            n++;
+        }
+    unsigned stride = n / LW_SWEEP_TESTS + 1, seed = (unsigned)lw_now_ns() % stride, i = 0;
+    int tests = 0;
+    lw_sys(SYS_lseek, dfd, 0, SEEK_SET);
+    while (tests < LW_SWEEP_TESTS && (got = lw_sys(SYS_getdents64, dfd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < got && tests < LW_SWEEP_TESTS; i++) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            off += reclen;
+            size_t len = strlen(name);
+            if (i % stride != seed || len < 6 || len > 200 || strcmp(name + len - 5, ".sock") != 0)
+                continue;
+            char full[LW_SUN_MAX + 260];
+            snprintf(full, sizeof full, "%s/%.200s", lw_ctl_dir, name);
+            if (strcmp(full, lw_ctl_path) == 0)
+                continue;
+            tests++;
+            if (!lw_ctl_live(full))
+                lw_sys_unlink(full);
+        }
+    lw_sys_close(dfd);
+}
+
 void lw_image_init(void)
 {
     lw_image_new_id();

@@ -70,6 +70,7 @@ void lw_ctl_serve(void);           /* answer waiting requests (writer thread) */
 void lw_ctl_exit(void);            /* remove our name */
 void lw_ctl_after_fork_child(void); /* [AS-safe] */
 void lw_ctl_forget_stale(void);     /* a child's writer: the parent's number is not ours */
+void lw_ctl_sweep(void);            /* writer start: remove a sample of dead endpoints */
 
 /* ---- fork (lw_fork.c) ---- */
 void lw_fork_init(void);

@@ -379,6 +379,7 @@ static void *lw_writer_main(void *arg)
     uint64_t interval = (uint64_t)lw_opt.interval_ms * 1000000u;
     uint64_t next = interval ? lw_now_ns() + interval : 0;
     bool reopen_wait = lw_ctl_open() == -EAGAIN;
+    lw_ctl_sweep(); /* other processes' dead endpoints, a bounded sample */
     for (;;) {
         atomic_fetch_add(&lw_writer_laps, 1);
         /* Every signal blocked, but inside ppoll the snapshot signal while

@@ -432,6 +432,42 @@ wait $! || true
 
 
 @test
+def dead_endpoints_are_swept():
+    """Endpoints left by processes that never reached exit (killed, _exit)
+    are removed by later processes' writers; a live one stays."""
+    import socket
+    xdg = fresh("xdg")
+    os.chmod(xdg, 0o700)
+    env = {"XDG_RUNTIME_DIR": xdg}
+    d = fresh("sweep")
+    live = subprocess.Popen([FIX, "wait"], env=dict(env_for(f"output={d}/l-%n.json:at_exit=0"), **env),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        check(live.stdout.readline().strip() == "ready", "ready")
+        mine = glob.glob(f"{xdg}/leakwatch/{live.pid}-*.sock")
+        check(len(mine) == 1, f"live endpoint in $XDG_RUNTIME_DIR/leakwatch: {os.listdir(xdg)}")
+        for k in range(10):  # what a SIGKILLed process leaves: a name nobody listens on
+            s = socket.socket(socket.AF_UNIX)
+            s.bind(f"{xdg}/leakwatch/{900000 + k}-1-{k:016x}.sock")
+            s.close()
+        q = subprocess.Popen([FIX, "wait"], env=dict(env_for(f"output={d}/s-%n.json:at_exit=0"), **env),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        check(q.stdout.readline().strip() == "ready", "ready")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            left = sorted(n for n in os.listdir(f"{xdg}/leakwatch") if not n.startswith(f"{q.pid}-"))
+            if left == [os.path.basename(mine[0])]:
+                break
+            time.sleep(0.02)
+        finish(q)
+        check(left == [os.path.basename(mine[0])], f"left: {left}")
+        r = ask(live.pid)
+        check(r.returncode == 0, f"the live one still answers: {r.stderr}")
+    finally:
+        finish(live)
+
+
+@test
 def snapshot_status_codes():
     """No such process: 2; a young process without the library is waited
     for, and one that exits before answering gives 1, not a wrong path."""

@@ -389,13 +389,10 @@ const char *lw_cause_name(int cause)
 
 void lw_ctx_after_fork_child(void)
 {
-    atomic_store(&lw_ctx_lock.v, 0);
+    lw_lock_reset(&lw_ctx_lock);
 }
 
 void lw_ctx_lock_for_fork(bool lock)
 {
-    if (lock)
-        lw_lock(&lw_ctx_lock);
-    else
-        lw_unlock(&lw_ctx_lock);
+    lw_lock_hold(&lw_ctx_lock, lock);
 }

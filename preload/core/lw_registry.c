@@ -515,7 +515,7 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
 
 void lw_registry_after_fork_child(struct lw_thread *keep)
 {
-    atomic_store(&lw_reg_lk.v, 0);
+    lw_lock_reset(&lw_reg_lk);
     for (uint32_t c = 0; c < lw_reg_nchunks; c++)
         for (uint32_t i = 0; i < LW_REG_CHUNK; i++) {
             struct lw_thread *t = lw_reg_at(c * LW_REG_CHUNK + i);

@@ -92,6 +92,14 @@ static inline void lw_lock_reset(lw_lock_t *l)
 {
     atomic_store_explicit(&l->v, 0, memory_order_relaxed);
 }
+/* Take (hold) or release a table's lock around fork (lw_fork.c). */
+static inline void lw_lock_hold(lw_lock_t *l, bool hold)
+{
+    if (hold)
+        lw_lock(l);
+    else
+        lw_unlock(l);
+}
 
 /* ---- numeric /proc directories (lw_proc.c): raw getdents64, no
  * allocation ---- */

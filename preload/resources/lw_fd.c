@@ -414,10 +414,7 @@ int lw_fd_count_under(lw_ctx_id ctx)
 
 void lw_fd_lock_for_fork(bool lock)
 {
-    if (lock)
-        lw_lock(&fd_lock);
-    else
-        lw_unlock(&fd_lock);
+    lw_lock_hold(&fd_lock, lock);
 }
 
 void lw_fd_after_fork_child(void)

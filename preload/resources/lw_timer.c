@@ -433,10 +433,7 @@ int lw_timer_count_under(lw_ctx_id ctx)
 
 void lw_timer_lock_for_fork(bool lock)
 {
-    if (lock)
-        lw_lock(&tm_lock);
-    else
-        lw_unlock(&tm_lock);
+    lw_lock_hold(&tm_lock, lock);
 }
 
 void lw_timer_after_fork_child(void)

@@ -556,7 +556,7 @@ void lw_writer_after_fork_child(void)
 {
     /* the writer thread does not exist here; a fresh pipe keeps the
      * child's wake-ups away from the parent's writer */
-    atomic_store(&lw_writer_lk.v, 0);
+    lw_lock_reset(&lw_writer_lk);
     atomic_store(&lw_writer_tid, 0);
     atomic_store(&lw_writer_starting, 0); /* a start in flight was the parent's */
     atomic_store(&lw_main_gone, 0);          /* the forking thread is the child's main */

@@ -345,13 +345,10 @@ int lw_snapshot_write_path(int trigger, const char *path, char *final, size_t fi
 
 void lw_snapshot_after_fork_child(void)
 {
-    atomic_store(&lw_snap_lk.v, 0);
+    lw_lock_reset(&lw_snap_lk);
 }
 
 void lw_snapshot_lock_for_fork(bool lock)
 {
-    if (lock)
-        lw_lock(&lw_snap_lk);
-    else
-        lw_unlock(&lw_snap_lk);
+    lw_lock_hold(&lw_snap_lk, lock);
 }

@@ -30,3 +30,4 @@ $(eval $(call lw_unit_runner,reports,$$(REPORTS_SRCS),))
 -include tests/e2e/sockets/module.mk
 -include tests/torture/module.mk
 -include tests/e2e/channel/module.mk
+-include tests/transparency/module.mk

@@ -1,0 +1,22 @@
+# tests/transparency/ — leakwatch must not change what a program does.
+#   make test-transp         the minimal programs (each one thing a preloaded
+#                            program once did differently), in `make test`
+#   make test-transparency   CPython's own regression tests, plain and
+#                            preloaded side by side (see run_cpython.py);
+#                            its quick part runs in `make test`
+TRANSP_DIR := $(BUILD)/tests/transparency
+TRANSP_C :=
+TRANSP_BINS := $(addprefix $(TRANSP_DIR)/,$(TRANSP_C))
+
+$(addprefix $(TRANSP_DIR)/,$(TRANSP_C)): $(TRANSP_DIR)/%: tests/transparency/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O1 -g -pthread -o $@ $<
+$(TRANSP_DIR)/libuv_pool: tests/transparency/libuv_pool.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O1 -g -o $@ $< $$(pkg-config --cflags --libs libuv)
+
+.PHONY: test-transp
+test-transp: all $(TRANSP_BINS) $(BUILD)/bench/libfloor.so
+	LW_RESULTS=$(LW_RESULTS) timeout 600 python3 tests/transparency/run.py $(BUILD)
+
+TEST_TARGETS += test-transp

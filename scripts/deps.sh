@@ -25,6 +25,7 @@ python3-jsonschema
 cmake
 shellcheck
 cppcheck
+libuv1-dev
 '
 
 what=${1:-build}

@@ -27,6 +27,7 @@ static void lw_exit_cleanup(void *p)
     struct lw_thread *t = p;
     if (t && t == lw_self)
         lw_thread_exited(t, t->cancel_req_ns ? LW_EXIT_CANCELLED : LW_EXIT_PTHREAD_EXIT);
+    lw_writer_thread_leaving();
 }
 
 __attribute__((constructor)) static void lw_ctor(void)
@@ -50,6 +51,7 @@ static void *lw_thread_start(void *p)
     pthread_cleanup_push(lw_exit_cleanup, t);
     ret = t->fn(t->arg);
     lw_thread_exited(lw_self == t ? t : NULL, LW_EXIT_RETURN);
+    lw_writer_thread_leaving();
     pthread_cleanup_pop(0);
     return ret;
 }
@@ -61,6 +63,10 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
         lw_init();
     LW_ENSURE(pthread_create);
     if (!lw_active())
+        return lw_real_pthread_create(thr, attr, fn, arg);
+    /* a child forked behind libc's back gets its own tables first; a vfork
+     * child (which may not create threads) changes nothing */
+    if (!lw_fork_adopt())
         return lw_real_pthread_create(thr, attr, fn, arg);
     lw_writer_ensure();
     lw_tls_guard = 1;
@@ -119,12 +125,7 @@ LW_EXPORT void pthread_exit(void *ret)
     struct lw_thread *t = lw_self;
     if (t && lw_running())
         lw_thread_exited(t, LW_EXIT_PTHREAD_EXIT);
-    if (lw_gettid() == lw_sys_getpid() && lw_running()) {
-        /* the process now ends when its last thread does: the writer
-         * must not be that thread forever (lw_writer.c) */
-        atomic_store(&lw_main_gone, 1);
-        lw_writer_kick('m');
-    }
+    lw_writer_thread_leaving();
     lw_real_pthread_exit(ret);
     __builtin_unreachable(); /* the list's pointer type carries no noreturn */
 }

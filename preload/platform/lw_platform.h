@@ -49,8 +49,21 @@ int lw_sys_tgkill(int pid, int tid, int sig);
 /* The signals pending for the calling thread or its process (sigpending,
  * without the hook that hides leakwatch's own signal). 0 or -errno. */
 int lw_sys_sigpending(sigset_t *set);
-/* reset the per-thread pid/tid caches (child after fork) */
+/* reset the forking thread's tid cache (child after fork) */
 void lw_sys_after_fork_child(void);
+int lw_sys_gettid(void); /* never cached (signalling after a fork we did not see) */
+
+/* ---- which process: the one leakwatch's tables describe is set at init
+ * and in a fork child. lw_process_changed() says this is not it: a fork
+ * that ran no atfork handler (syscall(SYS_fork), clone()) or a vfork child
+ * sharing that process's memory; code changing shared tables then does
+ * nothing (one getpid system call: keep it off the every-call paths). */
+void lw_sys_set_owner(int pid);
+int lw_sys_owner(void);
+bool lw_process_changed(void);
+/* In such a child: does it share the parent's memory (vfork,
+ * clone(CLONE_VM))? True when the kernel will not say. */
+bool lw_sys_vm_shared_with_parent(void);
 
 /* ---- clocks: CLOCK_MONOTONIC ns (precise), a cheap coarse variant for hot
  * paths (CLOCK_MONOTONIC_COARSE, a few ms resolution), wall time ---- */

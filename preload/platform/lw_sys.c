@@ -47,17 +47,21 @@ long lw_sys6(long nr, long a, long b, long c, long d, long e, long f)
 #endif
 }
 
-static int lw_pid_cache;
 LW_TLS int lw_tls_tid;
+static _Atomic int lw_owner_pid;
 
+/* Never cached: after a fork that ran no atfork handler (syscall(SYS_fork),
+ * clone()) a cached pid named the parent, and the child's SIGTERM handling
+ * signalled the parent; in a vfork child a cache filled there would hand
+ * the child's pid to the parent. One system call, off the hot paths. */
 int lw_sys_getpid(void)
 {
-    int p = __atomic_load_n(&lw_pid_cache, __ATOMIC_RELAXED);
-    if (LW_UNLIKELY(p == 0)) {
-        p = (int)lw_sys(SYS_getpid, 0, 0, 0);
-        __atomic_store_n(&lw_pid_cache, p, __ATOMIC_RELAXED);
-    }
-    return p;
+    return (int)lw_sys(SYS_getpid, 0, 0, 0);
+}
+
+int lw_sys_gettid(void)
+{
+    return (int)lw_sys(SYS_gettid, 0, 0, 0);
 }
 
 int lw_gettid(void)
@@ -72,8 +76,33 @@ int lw_gettid(void)
 
 void lw_sys_after_fork_child(void)
 {
-    __atomic_store_n(&lw_pid_cache, 0, __ATOMIC_RELAXED);
     lw_tls_tid = 0;
+}
+
+void lw_sys_set_owner(int pid)
+{
+    atomic_store_explicit(&lw_owner_pid, pid, memory_order_relaxed);
+}
+
+int lw_sys_owner(void)
+{
+    return atomic_load_explicit(&lw_owner_pid, memory_order_relaxed);
+}
+
+bool lw_process_changed(void)
+{
+    int o = atomic_load_explicit(&lw_owner_pid, memory_order_relaxed);
+    return o != 0 && lw_sys_getpid() != o;
+}
+
+/* kcmp(KCMP_VM) with the parent: 0 = one address space (a vfork child, or
+ * clone(CLONE_VM)). When the kernel will not say (no kcmp, or not
+ * permitted), assume shared: touching nothing is the safe way wrong. */
+bool lw_sys_vm_shared_with_parent(void)
+{
+    long ppid = lw_sys(SYS_getppid, 0, 0, 0);
+    long r = lw_sys6(SYS_kcmp, lw_sys_getpid(), ppid, 1 /* KCMP_VM */, 0, 0, 0);
+    return r != 1 && r != 2;
 }
 
 int lw_sys_open(const char *path, int flags, int mode)

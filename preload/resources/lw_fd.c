@@ -108,8 +108,8 @@ static void note_high(int fd)
 __attribute__((noinline)) struct lw_fd_rec *lw_fd_open(int fd, enum lw_fd_kind kind,
                                                       uint32_t flags, int skip)
 {
-    if (fd < 0 || (unsigned)fd >= LW_FD_SLOTS)
-        return NULL;
+    if (fd < 0 || (unsigned)fd >= LW_FD_SLOTS || lw_process_changed())
+        return NULL; /* out of range, or a vfork child's (see lw_fd_close) */
     /* Everything that may be slow (unwinding, context lookups) happens
      * before the lock. */
     uintptr_t frames[LW_FD_STACK];
@@ -177,6 +177,11 @@ void lw_fd_dup(int oldfd, int newfd)
     _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
     if (!slots || (unsigned)newfd >= LW_FD_SLOTS || oldfd == newfd)
         return;
+    if (atomic_load_explicit(&slots[newfd], memory_order_relaxed) == 0 &&
+        ((unsigned)oldfd >= LW_FD_SLOTS || atomic_load_explicit(&slots[oldfd], memory_order_relaxed) == 0))
+        return; /* neither number tracked: nothing changes */
+    if (lw_process_changed())
+        return; /* a vfork child's dup2 (see lw_fd_close) */
     struct rel rl = {0};
     lw_lock(&fd_lock);
     uint32_t v = (unsigned)oldfd < LW_FD_SLOTS ? atomic_load(&slots[oldfd]) : 0;
@@ -200,6 +205,12 @@ void lw_fd_close(int fd)
         return;
     if (atomic_load_explicit(&slots[fd], memory_order_relaxed) == 0)
         return; /* the common untracked case: no lock */
+    /* A vfork child (CPython's subprocess, posix_spawn-like code) closes
+     * and dups in the parent's memory before it execs: its descriptor
+     * table is its own, our table is the parent's. Its close erased the
+     * parent's record of a socket the parent still had open. */
+    if (lw_process_changed())
+        return;
     struct rel rl = {0};
     lw_lock(&fd_lock);
     uint32_t old = atomic_exchange_explicit(&slots[fd], 0, memory_order_release);
@@ -217,7 +228,8 @@ void lw_fd_forget(int fd)
 void lw_fd_link_pair(int fd0, int fd1)
 {
     _Atomic uint32_t *slots = atomic_load_explicit(&lw_fd_slots, memory_order_acquire);
-    if (!slots || (unsigned)fd0 >= LW_FD_SLOTS || (unsigned)fd1 >= LW_FD_SLOTS)
+    if (!slots || (unsigned)fd0 >= LW_FD_SLOTS || (unsigned)fd1 >= LW_FD_SLOTS ||
+        lw_process_changed())
         return;
     lw_lock(&fd_lock);
     /* read under the lock: either end may have been closed meanwhile */
@@ -247,7 +259,7 @@ int lw_fd_pair_fd(const struct lw_fd_rec *r)
 
 void lw_fd_mark_internal(int fd, bool internal)
 {
-    if ((unsigned)fd >= LW_FD_SLOTS)
+    if ((unsigned)fd >= LW_FD_SLOTS || lw_process_changed())
         return;
     struct rel rl = {0};
     lw_lock(&fd_lock);
@@ -330,6 +342,8 @@ static void lw_fd_use_join(struct lw_fd_rec *r, lw_ctx_id cur)
 void lw_fd_epoll_add(int epfd, int fd)
 {
     struct lw_fd_rec *ep = lw_fd_get(epfd), *t = lw_fd_get(fd);
+    if ((ep || t) && lw_process_changed())
+        return;
     /* registering is using both: the set and the fd it will wait on */
     if (ep)
         lw_fd_use(ep);
@@ -355,6 +369,8 @@ void lw_fd_epoll_add(int epfd, int fd)
 void lw_fd_epoll_del(int epfd, int fd)
 {
     struct lw_fd_rec *ep = lw_fd_get(epfd), *t = lw_fd_get(fd);
+    if ((ep || t) && lw_process_changed())
+        return;
     if (t && atomic_load_explicit(&t->epoll, memory_order_relaxed) == epfd)
         atomic_store_explicit(&t->epoll, -1, memory_order_relaxed);
     if (!ep || ep->kind != LW_FD_EPOLL)

@@ -10,6 +10,7 @@
 #include "leakwatch.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ static int lw_api_snapshot(const char *path)
 {
     if (atomic_load(&lw_state) == LW_ST_OFF)
         lw_init();
+    if (!lw_fork_adopt())
+        return -EPERM;
     return lw_snapshot_write(LW_TRIG_API, path);
 }
 

@@ -51,11 +51,32 @@ static void lw_fork_child(void)
     }
     lw_registry_after_fork_child(self);
     lw_main_pid = lw_sys_getpid();
+    lw_sys_set_owner(lw_main_pid);
     lw_state_set_main(self); /* the child's main thread is the forking one */
     lw_fd_after_fork_child();
     lw_timer_after_fork_child();
     lw_writer_after_fork_child();
     lw_stack_fork_done(true);
+}
+
+/* A fork leakwatch did not see: syscall(SYS_fork) and clone() without
+ * CLONE_VM run no atfork handler, so the child still holds the parent's
+ * tables (and named its snapshots after the parent, and signalled the
+ * parent's thread for its SIGTERM). The places that need this process's
+ * own tables (a snapshot, the exit snapshot, starting the writer for a new
+ * thread) call this first: in such a child it runs the child sequence now
+ * and returns true. A child sharing the parent's memory (vfork,
+ * clone(CLONE_VM)) must leave everything as it is (the parent goes on
+ * with it): false. A fork we saw, or the process itself: true at the cost
+ * of one getpid. */
+bool lw_fork_adopt(void)
+{
+    if (LW_LIKELY(!lw_process_changed()))
+        return true;
+    if (!lw_running() || lw_sys_vm_shared_with_parent())
+        return false;
+    lw_fork_child();
+    return true;
 }
 
 void lw_fork_init(void)

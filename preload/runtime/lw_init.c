@@ -63,6 +63,7 @@ void lw_init(void)
     lw_tls_guard++;
     lw_real_init();
     lw_main_pid = lw_sys_getpid();
+    lw_sys_set_owner(lw_main_pid);
     lw_options_defaults(&lw_opt);
     lw_options_parse(&lw_opt, lw_env("LEAKWATCH_OPTIONS"), lw_init_option_error, NULL);
     lw_log_open(lw_opt.log, lw_opt.quiet);
@@ -98,3 +99,34 @@ void lw_init(void)
     errno = saved_errno;
 }
 
+/* ---- the exit snapshot's place in exit() (docs/design.md section 3.4) ----
+ * exit() runs the atexit handlers (last registered first), then _dl_fini,
+ * registered before main ran, which runs every library's destructors.
+ * Other libraries tear down their own threads there: libuv.so's destructor
+ * joins its threadpool and closes its signal pipe. An exit snapshot taken
+ * from an atexit handler registered at start, or from our own destructor
+ * (_dl_fini reaches it before libuv's: an unrelated object loaded earlier),
+ * saw them all alive. So our destructor registers one more exit handler,
+ * not tied to our library (dso NULL: __cxa_finalize of our own object
+ * would run it at once); exit() runs handlers registered while it runs,
+ * after _dl_fini has returned: the snapshot then follows every library's
+ * teardown. Also runs in a forked child that exits: its own exit snapshot,
+ * with the child's pid in the file name. */
+int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void lw_atexit_late(void *arg)
+{
+    (void)arg;
+    /* in a child forked behind libc's back: its own tables first; a vfork
+     * child's exit() takes none (the parent's state is not its own) */
+    if (lw_fork_adopt())
+        lw_exit_snapshot();
+}
+
+__attribute__((destructor)) static void lw_init_fini(void)
+{
+    if (!lw_opt.at_exit || !lw_running())
+        return;
+    if (__cxa_atexit(lw_atexit_late, NULL, NULL) != 0)
+        lw_atexit_late(NULL); /* no room for a handler: as late as we can */
+}

@@ -16,6 +16,9 @@ void lw_init(void);
 /* ---- writer thread and triggers (lw_writer.c) ---- */
 void lw_writer_init(void);
 void lw_writer_kick(char what); /* AS-safe */
+/* A thread is ending by thread exit; the process's first thread leaving
+ * makes the writer leave once it is the last thread (lw_writer.c). */
+void lw_writer_thread_leaving(void);
 void lw_writer_after_fork_child(void);
 /* Start this process's writer thread (and with it the control channel) if
  * it has none: a forked child gets one at its first wait. Cheap when it
@@ -74,5 +77,9 @@ void lw_ctl_sweep(void);            /* writer start: remove a sample of dead end
 
 /* ---- fork (lw_fork.c) ---- */
 void lw_fork_init(void);
+/* This process's tables are leakwatch's to use: true, after running the
+ * fork child sequence in a child forked behind libc's back; false in a
+ * child sharing its parent's memory (vfork), which must change nothing. */
+bool lw_fork_adopt(void);
 
 #endif

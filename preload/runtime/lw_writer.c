@@ -66,7 +66,11 @@ static void lw_snap_handler(int sig)
  * snapshot, wait for it (bounded), then die of the signal as before. */
 static void lw_term_handler(int sig)
 {
-    if (atomic_load(&lw_writer_pid) == lw_sys_getpid() && atomic_load(&lw_exit_state) == 0) {
+    /* raw pid and tid: in a child forked behind libc's back the cached tid
+     * is the parent's thread's (the parent died of the child's SIGTERM),
+     * and the writer is the parent's (no snapshot: the child just dies) */
+    int pid = lw_sys_getpid();
+    if (atomic_load(&lw_writer_pid) == pid && atomic_load(&lw_exit_state) == 0) {
         lw_writer_kick('x');
         uint64_t limit = (uint64_t)lw_opt.exit_grace_ms * 1000000u + 3000000000u;
         for (uint64_t waited = 0; waited < limit && atomic_load(&lw_exit_state) != 2;
@@ -77,7 +81,7 @@ static void lw_term_handler(int sig)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     lw_sys6(SYS_rt_sigaction, sig, (long)&dfl, 0, _NSIG / 8, 0, 0);
-    lw_sys_tgkill(lw_sys_getpid(), lw_gettid(), sig);
+    lw_sys_tgkill(pid, lw_sys_gettid(), sig);
 }
 
 static struct lw_sigslot *lw_slot(int sig)
@@ -274,13 +278,6 @@ void lw_exit_snapshot(void)
     atomic_store(&lw_exit_state, 2);
 }
 
-/* Also runs in a forked child that exits: its own exit snapshot, with the
- * child's pid in the file name. */
-static void lw_atexit(void)
-{
-    lw_exit_snapshot();
-}
-
 /* ---- the writer thread ---- */
 
 _Atomic int lw_main_gone;
@@ -368,6 +365,20 @@ static bool lw_pipe_check(void)
             lw_sys_close(old[i]);
     }
     return true;
+}
+
+/* A thread is ending by thread exit (return from its start routine,
+ * pthread_exit, cancellation). When it is the process's first thread —
+ * main, or in a forked child the thread that forked, whose tid is the
+ * child's pid — the process now ends when its last thread does, which must
+ * not be the writer: CPython >= 3.10 returns from the thread that forked
+ * (its child hung as a zombie that ignored SIGTERM). */
+void lw_writer_thread_leaving(void)
+{
+    if (lw_running() && lw_gettid() == lw_sys_getpid()) {
+        atomic_store(&lw_main_gone, 1);
+        lw_writer_kick('m');
+    }
 }
 
 static void *lw_writer_main(void *arg)
@@ -546,8 +557,6 @@ void lw_writer_init(void)
     lw_signals_install();
     if (lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit || lw_ctl_fd() >= 0)
         lw_writer_start();
-    if (lw_opt.at_exit)
-        atexit(lw_atexit);
     if (lw_opt.channel)
         atexit(lw_ctl_exit); /* runs first: a request during exit finds no endpoint */
 }

@@ -1,17 +1,14 @@
 # tests/transparency/ — leakwatch must not change what a program does.
-#   make test-transp         the minimal programs (each one thing a preloaded
-#                            program once did differently), in `make test`
-#   make test-transparency   CPython's own regression tests, plain and
-#                            preloaded side by side (see run_cpython.py);
-#                            its quick part runs in `make test`
+#   make test-transp   the minimal programs (each one thing a preloaded
+#                      program once did differently), in `make test`
 TRANSP_DIR := $(BUILD)/tests/transparency
-TRANSP_C :=
-TRANSP_BINS := $(addprefix $(TRANSP_DIR)/,$(TRANSP_C))
+TRANSP_C := fork_from_thread raw_fork vfork_close
+TRANSP_BINS := $(addprefix $(TRANSP_DIR)/,$(TRANSP_C)) $(TRANSP_DIR)/libuv_pool
 
 $(addprefix $(TRANSP_DIR)/,$(TRANSP_C)): $(TRANSP_DIR)/%: tests/transparency/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O1 -g -pthread -o $@ $<
-$(TRANSP_DIR)/libuv_pool: tests/transparency/libuv_pool.c | $(DEPS_STAMP)
+$(TRANSP_DIR)/libuv_pool: tests/transparency/libuv_pool.c | $(TEST_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O1 -g -o $@ $< $$(pkg-config --cflags --libs libuv)
 

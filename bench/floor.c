@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -267,6 +268,13 @@ FLOOR_EXPORT int ioctl(int fd, unsigned long req, ...)
 }
 
 FWD(int, close_range, (unsigned lo, unsigned hi, int f), (lo, hi, f))
+FWD(int, fstat, (int fd, struct stat *st), (fd, st))
+FWD(int, fstat64, (int fd, struct stat64 *st), (fd, st))
+REAL(closefrom, NULL)
+FLOOR_EXPORT void closefrom(int lo)
+{
+    get_closefrom()(lo);
+}
 
 /* The _FORTIFY_SOURCE entry points programs built with -D_FORTIFY_SOURCE call
  * instead of read/recv/poll; declared here because the headers only declare

@@ -1,12 +1,13 @@
 /* lw_stack.c — stack capture with libunwind.
  *
- * Owns: the caching policy and warm-up. UNW_CACHE_GLOBAL shares the
+ * Owns: the caching policy, set on the first capture. UNW_CACHE_GLOBAL shares the
  * unwind-info cache between threads, so a new thread's first unwind does not
  * build (and map) a private cache; unw_backtrace's per-thread trace cache is
  * avoided for the same reason (measured in issue 2: ~120 us and 256 KiB per
  * thread on first use). We walk with unw_init_local + unw_step.
- * Must never: run in a signal handler, or be entered without the recursion
- * guard held (libunwind may take locks or map memory through hooked names).
+ * Must never: run in a signal handler. Every capture holds the recursion
+ * guard (libunwind may take locks, map memory or make its pipe through
+ * hooked names: those calls are leakwatch's own).
  */
 #define UNW_LOCAL_ONLY
 #include "lw_core.h"
@@ -23,11 +24,23 @@ int lw_stack_depth(void)
 int lw_stack_init(void)
 {
     lw_depth = lw_opt.stack_depth > 0 && lw_opt.stack_depth <= LW_MAX_DEPTH ? lw_opt.stack_depth : 32;
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_GLOBAL);
-    /* warm up: the first unwind reads the unwind tables of the modules */
-    uintptr_t f[8];
-    lw_stack_capture(f, 8, 0);
     return 0;
+}
+
+/* libunwind is set up by the first capture, not at start: its set-up makes
+ * its memory-validation pipe (two descriptors, moved out of the program's
+ * range by the pipe2 hook) and reads unwind tables — work and descriptors
+ * a process that never captures a stack (one without threads or sockets:
+ * most of the processes a build or a test suite starts) should not have.
+ * Two first captures at once both set the same policy: harmless. */
+static _Atomic int lw_unw_ready;
+
+static void lw_unw_setup(void)
+{
+    if (LW_LIKELY(atomic_load_explicit(&lw_unw_ready, memory_order_acquire)))
+        return;
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_GLOBAL);
+    atomic_store_explicit(&lw_unw_ready, 1, memory_order_release);
 }
 
 /* Measured on this machine (tests/e2e/preload notes in the report): the
@@ -54,11 +67,14 @@ static bool lw_unw_enter(void)
         atomic_fetch_sub(&lw_unw_running, 1);
         return false;
     }
+    lw_tls_guard++;
+    lw_unw_setup();
     return true;
 }
 
 static void lw_unw_leave(void)
 {
+    lw_tls_guard--;
     atomic_fetch_sub(&lw_unw_running, 1);
 }
 

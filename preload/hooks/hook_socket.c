@@ -1,5 +1,6 @@
 /* hook_socket.c — interposed fd lifecycle calls: socket, socketpair, accept,
- * accept4, connect, shutdown, close, close_range, dup, dup2, dup3, fcntl
+ * accept4, connect, shutdown, close, close_range, closefrom, dup, dup2, dup3,
+ * fcntl, fstat
  * (+fcntl64), ioctl(FIONBIO), setsockopt (SO_RCVTIMEO/SO_SNDTIMEO), pipe,
  * pipe2, eventfd, epoll_create*, epoll_ctl. Each forwards to libc first and
  * records what the result created or ended; errno and return values are the
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -34,6 +36,30 @@ bool lw_fd_track_ok(int fd)
     lw_guard_leave();
     lw_init();
     return lw_active();
+}
+
+/* Called inside leakwatch's own code (the recursion guard is held)? */
+static bool inside_leakwatch(void)
+{
+    if (!lw_guard_enter())
+        return true;
+    lw_guard_leave();
+    return false;
+}
+
+/* Descriptors made inside leakwatch's own code through a hooked name
+ * (libunwind's memory-validation pipe, made on our first unwind) go above
+ * the numbers the program gets and are marked ours: the program's next
+ * open() returns what it would without us, and its close loops leave them
+ * (close, close_range, closefrom below). */
+static void own_fds(int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int h = lw_sys_fd_high(fds[i]);
+        if (h >= 0)
+            fds[i] = h;
+        lw_fd_mark_internal(fds[i], true);
+    }
 }
 
 enum lw_fd_kind lw_fd_sock_kind(int domain, int type)
@@ -242,13 +268,54 @@ LW_EXPORT int shutdown(int fd, int how)
     return LW_REAL(shutdown)(fd, how);
 }
 
+/* leakwatch's own descriptors (the unwinder's pipe, the control channel,
+ * the log file) are not the program's: as valgrind does with its own, to
+ * the program they are not open. Closing one (a loop over every number, a
+ * close_range from 3 up), asking fcntl or fstat about it (CPython's
+ * fd_status lists every number that fstat accepts) or dup'ing it fails
+ * with EBADF, as for any number it never had, and ours stay usable.
+ * leakwatch's own code may use them. One table load per call. */
+static inline bool hidden_fd(int fd)
+{
+    return LW_UNLIKELY(lw_fd_is_internal(fd)) && !inside_leakwatch();
+}
+
+#define LW_HIDDEN_EBADF(fd)                                                                   \
+    do {                                                                                      \
+        if (hidden_fd(fd)) {                                                                  \
+            errno = EBADF;                                                                    \
+            return -1;                                                                        \
+        }                                                                                     \
+    } while (0)
+
 LW_EXPORT int close(int fd)
 {
+    LW_HIDDEN_EBADF(fd);
     /* Forget first: once the real close returns, another thread may get the
      * same number from socket()/accept() and track it. Linux releases the
      * fd even when close fails with EINTR/EIO. */
     lw_fd_close(fd);
     return LW_REAL(close)(fd);
+}
+
+/* close_range over [first, last] minus leakwatch's own descriptors: one
+ * call per stretch between them (their numbers are few and high). */
+static int close_range_around(int (*f)(unsigned, unsigned, int), unsigned first, unsigned last,
+                              int flags)
+{
+    int own[8];
+    int n = (flags & CLOSE_RANGE_CLOEXEC) || inside_leakwatch() ? 0 : lw_fd_own_list(own, 8);
+    for (int i = 0; i < n && first <= last; i++) {
+        unsigned o = (unsigned)own[i];
+        if (o < first || o > last)
+            continue;
+        if (o > first && f(first, o - 1, flags) != 0)
+            return -1;
+        if (o == last)
+            return 0;
+        first = o + 1;
+    }
+    return f(first, last, flags);
 }
 
 LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -258,19 +325,42 @@ LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
         errno = ENOSYS;
         return -1;
     }
-    int r = f(first, last, flags);
+    int r = first <= last ? close_range_around(f, first, last, flags) : f(first, last, flags);
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
         int e = errno;
         unsigned hi = (unsigned)lw_fd_high();
         for (unsigned fd = first; fd <= last && fd < hi; fd++)
-            lw_fd_close((int)fd);
+            if (!lw_fd_is_internal((int)fd))
+                lw_fd_close((int)fd);
         errno = e;
     }
     return r;
 }
 
+/* glibc's closefrom is close_range(lowfd, ~0U, 0) inside libc, past our
+ * close_range: done here around our own descriptors, glibc's own when the
+ * kernel has no close_range. */
+LW_EXPORT void closefrom(int lowfd)
+{
+    int (*f)(unsigned, unsigned, int) = LW_REAL(close_range);
+    int e = errno;
+    if (lowfd >= 0 && f && close_range_around(f, (unsigned)lowfd, ~0u, 0) == 0) {
+        errno = e;
+        unsigned hi = (unsigned)lw_fd_high();
+        for (unsigned fd = (unsigned)lowfd; fd < hi; fd++)
+            if (!lw_fd_is_internal((int)fd))
+                lw_fd_close((int)fd);
+        return;
+    }
+    errno = e;
+    void (*g)(int) = LW_REAL(closefrom);
+    if (g)
+        g(lowfd);
+}
+
 LW_EXPORT int dup(int fd)
 {
+    LW_HIDDEN_EBADF(fd);
     int n = LW_REAL(dup)(fd);
     if (n >= 0)
         lw_fd_dup(fd, n);
@@ -279,6 +369,7 @@ LW_EXPORT int dup(int fd)
 
 LW_EXPORT int dup2(int fd, int fd2)
 {
+    LW_HIDDEN_EBADF(fd);
     int n = LW_REAL(dup2)(fd, fd2);
     if (n >= 0 && fd != fd2)
         lw_fd_dup(fd, n);
@@ -287,6 +378,7 @@ LW_EXPORT int dup2(int fd, int fd2)
 
 LW_EXPORT int dup3(int fd, int fd2, int flags)
 {
+    LW_HIDDEN_EBADF(fd);
     int n = LW_REAL(dup3)(fd, fd2, flags);
     if (n >= 0)
         lw_fd_dup(fd, n);
@@ -311,6 +403,7 @@ static void after_fcntl(int fd, int cmd, void *arg, int ret)
 
 LW_EXPORT int fcntl(int fd, int cmd, ...)
 {
+    LW_HIDDEN_EBADF(fd);
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
@@ -323,6 +416,7 @@ LW_EXPORT int fcntl(int fd, int cmd, ...)
 /* _FILE_OFFSET_BITS=64 builds (Python among them) call fcntl64. */
 LW_EXPORT int fcntl64(int fd, int cmd, ...)
 {
+    LW_HIDDEN_EBADF(fd);
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
@@ -333,6 +427,18 @@ LW_EXPORT int fcntl64(int fd, int cmd, ...)
     int r = f(fd, cmd, arg);
     after_fcntl(fd, cmd, arg, r);
     return r;
+}
+
+LW_EXPORT int fstat(int fd, struct stat *st)
+{
+    LW_HIDDEN_EBADF(fd);
+    return LW_REAL(fstat)(fd, st);
+}
+
+LW_EXPORT int fstat64(int fd, struct stat64 *st)
+{
+    LW_HIDDEN_EBADF(fd);
+    return LW_REAL(fstat64)(fd, st);
 }
 
 /* ioctl(FIONBIO) is how Python and many libraries set O_NONBLOCK. */
@@ -354,7 +460,9 @@ LW_EXPORT int ioctl(int fd, unsigned long req, ...)
 LW_EXPORT int pipe(int fds[2])
 {
     int r = LW_REAL(pipe)(fds);
-    if (r == 0) {
+    if (r == 0 && inside_leakwatch()) {
+        own_fds(fds, 2);
+    } else if (r == 0) {
         struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, 0), *b = track(fds[1], LW_FD_PIPE, 0);
         if (a && b)
             lw_fd_link_pair(fds[0], fds[1]);
@@ -365,7 +473,9 @@ LW_EXPORT int pipe(int fds[2])
 LW_EXPORT int pipe2(int fds[2], int flags)
 {
     int r = LW_REAL(pipe2)(fds, flags);
-    if (r == 0) {
+    if (r == 0 && inside_leakwatch()) {
+        own_fds(fds, 2);
+    } else if (r == 0) {
         uint32_t fl = (flags & O_NONBLOCK) ? LW_FDF_NONBLOCK : 0;
         struct lw_fd_rec *a = track(fds[0], LW_FD_PIPE, fl), *b = track(fds[1], LW_FD_PIPE, fl);
         if (a && b)

@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -130,11 +131,14 @@
     X(int, shutdown, (int, int), NULL)                                                      \
     X(int, close, (int), NULL)                                                              \
     X(int, close_range, (unsigned, unsigned, int), NULL)                                    \
+    X(void, closefrom, (int), NULL)                                                         \
     X(int, dup, (int), NULL)                                                                \
     X(int, dup2, (int, int), NULL)                                                          \
     X(int, dup3, (int, int, int), NULL)                                                     \
     X(int, fcntl, (int, int, ...), NULL)                                                    \
     X(int, fcntl64, (int, int, ...), NULL)                                                  \
+    X(int, fstat, (int, struct stat *), NULL)                                               \
+    X(int, fstat64, (int, struct stat64 *), NULL)                                           \
     X(int, ioctl, (int, unsigned long, ...), NULL)                                          \
     X(int, pipe, (int[2]), NULL)                                                            \
     X(int, pipe2, (int[2], int), NULL)                                                      \

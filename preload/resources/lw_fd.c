@@ -18,6 +18,11 @@ static uint32_t rec_free;  /* free list head (index), linked through ep_n */
 static uint32_t rec_next = 1; /* never-used records start here (0 = none) */
 static _Atomic int fd_high;
 static int table_failed;
+/* leakwatch's own descriptors (libunwind's pipe, ...) as fd + 1, 0 = free:
+ * the close hooks leave them open (lw_fd_own_list) */
+#define LW_FD_OWN_MAX 8
+static _Atomic int own_fds[LW_FD_OWN_MAX];
+static void own_set_locked(int fd, bool own);
 static int full_once;
 
 /* Map the slot array and the record pool once; MAP_NORESERVE so only the
@@ -190,12 +195,49 @@ void lw_fd_dup(int oldfd, int newfd)
     if (v)
         atomic_fetch_add_explicit(&lw_fd_recs[v].aliases, 1, memory_order_relaxed);
     uint32_t old = atomic_exchange_explicit(&slots[newfd], v, memory_order_release);
-    if (old && old != LW_FD_SLOT_INTERNAL)
+    if (old == LW_FD_SLOT_INTERNAL)
+        own_set_locked(newfd, false); /* the program dup2'd onto our number */
+    else if (old)
         rec_release_locked(old, &rl);
     lw_unlock(&fd_lock);
     if (v)
         note_high(newfd);
     rel_finish(&rl);
+}
+
+/* Caller holds fd_lock. */
+static void own_set_locked(int fd, bool own)
+{
+    int free_i = -1;
+    for (int i = 0; i < LW_FD_OWN_MAX; i++) {
+        int v = atomic_load_explicit(&own_fds[i], memory_order_relaxed);
+        if (v == fd + 1) {
+            if (!own)
+                atomic_store_explicit(&own_fds[i], 0, memory_order_relaxed);
+            return;
+        }
+        if (v == 0 && free_i < 0)
+            free_i = i;
+    }
+    if (own && free_i >= 0)
+        atomic_store_explicit(&own_fds[free_i], fd + 1, memory_order_relaxed);
+}
+
+int lw_fd_own_list(int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < LW_FD_OWN_MAX && n < max; i++) {
+        int v = atomic_load_explicit(&own_fds[i], memory_order_relaxed);
+        if (v > 0)
+            out[n++] = v - 1;
+    }
+    for (int i = 1; i < n; i++) /* ascending: the close hooks walk ranges */
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
 }
 
 void lw_fd_close(int fd)
@@ -214,7 +256,9 @@ void lw_fd_close(int fd)
     struct rel rl = {0};
     lw_lock(&fd_lock);
     uint32_t old = atomic_exchange_explicit(&slots[fd], 0, memory_order_release);
-    if (old && old != LW_FD_SLOT_INTERNAL)
+    if (old == LW_FD_SLOT_INTERNAL)
+        own_set_locked(fd, false);
+    else if (old)
         rec_release_locked(old, &rl);
     lw_unlock(&fd_lock);
     rel_finish(&rl);
@@ -269,6 +313,7 @@ void lw_fd_mark_internal(int fd, bool internal)
                                                 memory_order_release);
         if (old && old != LW_FD_SLOT_INTERNAL)
             rec_release_locked(old, &rl);
+        own_set_locked(fd, internal);
     }
     lw_unlock(&fd_lock);
     rel_finish(&rl);
@@ -435,5 +480,6 @@ void lw_fd_lock_for_fork(bool lock)
 
 void lw_fd_after_fork_child(void)
 {
+    /* own descriptors stay: they were inherited (close-on-exec) */
     lw_lock_reset(&fd_lock);
 }

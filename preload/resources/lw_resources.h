@@ -107,6 +107,10 @@ void lw_fd_close(int fd);
 /* Mark an fd as leakwatch's own (never reported as foreign) or unmark it. */
 void lw_fd_mark_internal(int fd, bool internal);
 bool lw_fd_is_internal(int fd);
+/* leakwatch's own descriptors, ascending (at most `max`): the close hooks
+ * leave them open when the program closes every descriptor it does not
+ * know (docs/design.md section 3.4). */
+int lw_fd_own_list(int *out, int max);
 
 /* Hand ownership to `ctx` (reference moved). */
 void lw_fd_set_owner(struct lw_fd_rec *r, lw_ctx_id ctx);

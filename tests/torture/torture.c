@@ -148,8 +148,9 @@ static void *quick_main(void *arg)
     return NULL;
 }
 
-/* leakwatch's writer thread asleep in ppoll: its pipe is drained and no
- * snapshot is being written (a byte in the pipe would have woken it) */
+/* leakwatch's writer thread asleep in its wait (a futex; ppoll if it also
+ * waits on a descriptor): no request is pending and no snapshot is being
+ * written (a request would have woken it) */
 static int writer_idle(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -161,7 +162,8 @@ static int writer_idle(void)
         if (tid <= 0 || !read_task_file(tid, "comm", buf, sizeof buf) ||
             strcmp(buf, "leakwatch\n") != 0)
             continue;
-        idle = read_task_file(tid, "syscall", buf, sizeof buf) && atol(buf) == SYS_ppoll;
+        idle = read_task_file(tid, "syscall", buf, sizeof buf) &&
+               (atol(buf) == SYS_futex || atol(buf) == SYS_ppoll);
     }
     if (d)
         closedir(d);

@@ -128,6 +128,28 @@ def t_vfork_python():
         check_parent_socket(d, pid, fd)
 
 
+# ---- 4. descriptor numbers
+
+def t_fd_numbers():
+    plain = run([prog("fd_numbers")], preload=False).stdout.splitlines()
+    with tempfile.TemporaryDirectory() as d:
+        p = run([prog("fd_numbers")], cwd=d)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr.strip()))
+    pre = p.stdout.splitlines()
+    check(len(pre) == len(plain), "output %r vs plain %r" % (pre, plain))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    for a, b in zip(plain, pre):
+        if a.startswith("after threads"):
+            # an unwinder's descriptor may exist now: only far above the
+            # numbers the program gets
+            extra = set(b.split(":")[1].split()) - set(a.split(":")[1].split())
+            low = [int(x) for x in extra if int(x) < min(soft, 65536) - 64]
+            check(not low, "leakwatch holds low descriptors %s (plain %r, preloaded %r)"
+                  % (low, a, b))
+        else:
+            check(a == b, "preloaded %r, plain %r" % (b, a))
+
+
 # ---- 6. exit snapshot after libuv's own teardown
 
 def t_libuv_gate():
@@ -180,6 +202,7 @@ CASES = [
     ("vfork_close close_range", vfork_case("close_range")),
     ("vfork_close exec", vfork_case("exec")),
     ("vfork python subprocess", t_vfork_python),
+    ("fd_numbers", t_fd_numbers),
     ("libuv pool under the gate", t_libuv_gate),
     ("start-up cost", t_startup_cost),
 ]

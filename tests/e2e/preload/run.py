@@ -585,7 +585,7 @@ def exported_symbols():
         "posix_spawn", "posix_spawnp"}
     # names of the sockets/timers family (issue 5), exported by their hook files
     sockets = {
-        "socket", "socketpair", "accept", "accept4", "connect", "close", "close_range",
+        "socket", "socketpair", "accept", "accept4", "connect", "close", "close_range", "closefrom", "fstat", "fstat64",
         "shutdown", "dup", "dup2", "dup3", "fcntl", "fcntl64", "ioctl", "pipe", "pipe2",
         "eventfd", "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "write",
         "writev", "send", "sendto", "sendmsg", "poll", "ppoll", "select", "pselect",

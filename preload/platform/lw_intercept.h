@@ -163,8 +163,6 @@
     X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t), \
       NULL)                                                                                 \
     X(ssize_t, sendmsg, (int, const struct msghdr *, int), NULL)                            \
-    /* not interposed: the non-blocking probe of a send (hook_socket_io.c) */               \
-    X(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int), NULL)                \
     /* multiplexing waits (hook_socket_poll.c) */                                           \
     X(int, poll, (struct pollfd *, nfds_t, int), NULL)                                      \
     X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t), NULL)                        \

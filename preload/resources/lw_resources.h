@@ -39,8 +39,6 @@ enum lw_fd_kind {
 #define LW_FDF_NONBLOCK 0x1u  /* O_NONBLOCK on the open file description */
 #define LW_FDF_LISTEN 0x2u    /* accept() was called on it */
 #define LW_FDF_CONNECTED 0x4u /* connect() succeeded or it came from accept() */
-#define LW_FDF_NOWAIT_NO 0x8u /* pwritev2(RWF_NOWAIT) refused here: writes are
-                               * recorded unprobed (hook_socket_io.c) */
 #define LW_FDF_USED 0x10u     /* used since created: the creator no longer
                                * counts for its owner (lw_fd_use) */
 

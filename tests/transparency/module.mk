@@ -2,7 +2,7 @@
 #   make test-transp   the minimal programs (each one thing a preloaded
 #                      program once did differently), in `make test`
 TRANSP_DIR := $(BUILD)/tests/transparency
-TRANSP_C := fork_from_thread raw_fork vfork_close fd_numbers
+TRANSP_C := fork_from_thread raw_fork vfork_close fd_numbers send_signal
 TRANSP_BINS := $(addprefix $(TRANSP_DIR)/,$(TRANSP_C)) $(TRANSP_DIR)/libuv_pool
 
 $(addprefix $(TRANSP_DIR)/,$(TRANSP_C)): $(TRANSP_DIR)/%: tests/transparency/%.c | $(DEPS_STAMP)

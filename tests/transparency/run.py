@@ -150,6 +150,17 @@ def t_fd_numbers():
             check(a == b, "preloaded %r, plain %r" % (b, a))
 
 
+# ---- 5. a send interrupted by a signal
+
+def send_case(arg):
+    def t():
+        argv = [prog("send_signal")] + ([arg] if arg else [])
+        check(run(argv, preload=False).returncode == 0, "fails plain too")
+        p = run(argv, timeout=120)
+        check(p.returncode == 0, p.stderr.strip())
+    return t
+
+
 # ---- 6. exit snapshot after libuv's own teardown
 
 def t_libuv_gate():
@@ -203,6 +214,8 @@ CASES = [
     ("vfork_close exec", vfork_case("exec")),
     ("vfork python subprocess", t_vfork_python),
     ("fd_numbers", t_fd_numbers),
+    ("send_signal", send_case(None)),
+    ("send_signal restart", send_case("restart")),
     ("libuv pool under the gate", t_libuv_gate),
     ("start-up cost", t_startup_cost),
 ]

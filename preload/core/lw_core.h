@@ -128,8 +128,9 @@ const char *lw_signame(int signo);
 const char *lw_env(const char *name);
 
 /* ---- log (lw_log.c) ---- */
-/* "stderr" or a path; quiet: no messages at all (the quiet option) */
-void lw_log_open(const char *dest, bool quiet);
+/* "stderr" or a path; quiet: no messages at all (the quiet option).
+ * Returns the descriptor it keeps open for a path, or -1. */
+int lw_log_open(const char *dest, bool quiet);
 void lw_log_reset(void);
 int lw_log_count(void);
 

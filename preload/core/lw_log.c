@@ -19,12 +19,12 @@ static int lw_log_fd = 2;
 static int lw_log_quiet;
 static _Atomic int lw_log_n;
 
-void lw_log_open(const char *dest, bool quiet)
+int lw_log_open(const char *dest, bool quiet)
 {
     lw_log_quiet = quiet;
     if (!dest || !*dest || strcmp(dest, "stderr") == 0) {
         lw_log_fd = 2;
-        return;
+        return -1;
     }
     /* O_NONBLOCK: a FIFO nobody reads would block open(2) — and the host's
      * start — for ever (ENXIO instead), and a full one would block every
@@ -34,9 +34,12 @@ void lw_log_open(const char *dest, bool quiet)
     if (fd < 0) {
         lw_log_fd = 2;
         lw_log("cannot open log file %s: %s; logging to stderr", dest, strerror(-fd));
-        return;
+        return -1;
     }
-    lw_log_fd = fd;
+    /* kept for the process's life: out of the program's numbers (3.4) */
+    int high = lw_sys_fd_high(fd);
+    lw_log_fd = high >= 0 ? high : fd;
+    return lw_log_fd;
 }
 
 void lw_log_reset(void)

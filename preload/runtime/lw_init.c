@@ -66,7 +66,9 @@ void lw_init(void)
     lw_sys_set_owner(lw_main_pid);
     lw_options_defaults(&lw_opt);
     lw_options_parse(&lw_opt, lw_env("LEAKWATCH_OPTIONS"), lw_init_option_error, NULL);
-    lw_log_open(lw_opt.log, lw_opt.quiet);
+    int log_fd = lw_log_open(lw_opt.log, lw_opt.quiet);
+    if (log_fd >= 0)
+        lw_fd_mark_internal(log_fd, true); /* the program's close loops leave it */
     if (lw_opt.help)
         lw_options_help();
     if (!lw_opt.enabled) {

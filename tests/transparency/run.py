@@ -130,16 +130,24 @@ def t_vfork_python():
 
 # ---- 4. descriptor numbers
 
-def t_fd_numbers():
+def fd_numbers_case(log_file):
+    def t():
+        fd_numbers(log_file)
+    return t
+
+
+def fd_numbers(log_file):
     plain = run([prog("fd_numbers")], preload=False).stdout.splitlines()
     with tempfile.TemporaryDirectory() as d:
-        p = run([prog("fd_numbers")], cwd=d)
+        # a log file is a descriptor leakwatch keeps for the process's life
+        opts = "log=%s/lw.log" % d if log_file else None
+        p = run([prog("fd_numbers")], cwd=d, options=opts)
     check(p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr.strip()))
     pre = p.stdout.splitlines()
     check(len(pre) == len(plain), "output %r vs plain %r" % (pre, plain))
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     for a, b in zip(plain, pre):
-        if a.startswith("after threads"):
+        if a.startswith("after threads") or (log_file and a.startswith("start")):
             # an unwinder's descriptor may exist now: only far above the
             # numbers the program gets
             extra = set(b.split(":")[1].split()) - set(a.split(":")[1].split())
@@ -213,7 +221,8 @@ CASES = [
     ("vfork_close close_range", vfork_case("close_range")),
     ("vfork_close exec", vfork_case("exec")),
     ("vfork python subprocess", t_vfork_python),
-    ("fd_numbers", t_fd_numbers),
+    ("fd_numbers", fd_numbers_case(False)),
+    ("fd_numbers with a log file", fd_numbers_case(True)),
     ("send_signal", send_case(None)),
     ("send_signal restart", send_case("restart")),
     ("libuv pool under the gate", t_libuv_gate),

@@ -187,6 +187,15 @@ struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *bef
     r->exe = lw_xstrdup(after->exe);
     r->grace_ms = o->grace_ms;
     r->fail_on = o->fail_on;
+    if (after->nmodules) {
+        r->modules = lw_xcalloc(after->nmodules, sizeof(*r->modules));
+        r->n_modules = after->nmodules;
+        for (size_t i = 0; i < after->nmodules; i++) {
+            const struct lw_snap_module *m = &after->modules[i];
+            r->modules[i] = (struct lw_module){lw_xstrdup(m->path), lw_xstrdup(m->build_id), m->start, m->end,
+                                               m->base};
+        }
+    }
     r->same_process = before && before->pid == after->pid &&
                       ((!before->exe && !after->exe) ||
                        (before->exe && after->exe && strcmp(before->exe, after->exe) == 0)) &&
@@ -314,5 +323,10 @@ void lw_report_free(struct lw_report *r)
     for (size_t i = 0; i < r->n_warnings; i++)
         free(r->warnings[i]);
     free(r->warnings);
+    for (size_t i = 0; i < r->n_modules; i++) {
+        free(r->modules[i].path);
+        free(r->modules[i].build_id);
+    }
+    free(r->modules);
     free(r);
 }

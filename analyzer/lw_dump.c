@@ -97,6 +97,8 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         struct lw_dump_group *G = &d->groups[group_of[i]];
         const struct lw_snap_thread *t = &s->threads[i];
         G->tids = lw_xrealloc(G->tids, (G->count + 1) * sizeof(int));
+        G->ctx_of = lw_xrealloc(G->ctx_of, (G->count + 1) * sizeof(int));
+        G->ctx_of[G->count] = t->ctx_idx;
         G->tids[G->count++] = (int)t->tid;
         int64_t dur = t->is_blocked && t->blocked.since_ns >= 0 ? s->taken_mono_ns - t->blocked.since_ns
                       : t->exited_ns >= 0                       ? s->taken_mono_ns - t->exited_ns
@@ -168,6 +170,7 @@ void lw_dump_free(struct lw_dump *d)
     for (size_t g = 0; g < d->ngroups; g++) {
         struct lw_dump_group *G = &d->groups[g];
         free(G->tids);
+        free(G->ctx_of);
         free(G->state);
         free(G->name);
         free(G->start_routine);

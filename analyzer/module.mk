@@ -16,7 +16,7 @@ ANALYZER_LIB_SRCS := \
 
 # recursive (=): pkg-config runs in the recipe, after a fresh machine's
 # missing packages were installed, not when make reads this file
-ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) -liberty
+ANALYZER_LDLIBS = $(shell pkg-config --libs jansson libdw libelf) $(REPORTS_LDLIBS) -liberty
 EXTRA_CFLAGS_analyzer += -Ianalyzer -Ireports
 
 ANALYZER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ANALYZER_LIB_SRCS))
@@ -54,8 +54,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_NAMES := snapshot supp baseline
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
-	-Iinclude -Ianalyzer -Ireports -DLW_VERSION='"$(VERSION)"'
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_LIB_SRCS) $(REPORTS_SRCS) $(wildcard analyzer/*.h reports/*.h)
+	-Iinclude -Ianalyzer -Ireports -I$(BUILD)/gen -DLW_VERSION='"$(VERSION)"'
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ANALYZER_LIB_SRCS) $(REPORTS_SRCS) $(wildcard analyzer/*.h reports/*.h) $(BUILD)/gen/profile.pb-c.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ANALYZER_LIB_SRCS) $(REPORTS_SRCS) $(ANALYZER_LDLIBS)
 # run one fuzzer: $(1) name, $(2) seconds

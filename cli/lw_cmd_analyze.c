@@ -23,6 +23,7 @@ static void diff_usage(FILE *f)
             "Lists threads, timers and sockets that leaked between two leakwatch snapshots.\n"
             "A file name of - reads standard input.\n\n"
             "  --format=FMT          %s (default text; md = markdown)\n"
+            "  --pprof-stack=WHICH   pprof samples' stack: creation (default) or blocked\n"
             "  --grace=MS            a scope must have ended at least MS ago (default 1000)\n"
             "  --suppressions=FILE   thread:GLOB, timer:GLOB, socket:GLOB, top:GLOB lines\n"
             "  --fail-on=KINDS       comma list of thread,timer,socket,unjoined,stuck, all or none\n"
@@ -40,7 +41,7 @@ static void diff_usage(FILE *f)
 
 enum {
     OPT_FORMAT = 256, OPT_GRACE, OPT_SUPP, OPT_FAIL_ON, OPT_BASELINE, OPT_WRITE_BASELINE, OPT_FORCE, OPT_COLOR,
-    OPT_MAX_FRAMES, OPT_MAX_INPUT, OPT_HELP, OPT_VERSION, OPT_TREE,
+    OPT_MAX_FRAMES, OPT_MAX_INPUT, OPT_HELP, OPT_VERSION, OPT_TREE, OPT_PPROF_STACK,
 };
 
 #define LW_MAX_GRACE_MS (86400000LL * 365)
@@ -71,10 +72,12 @@ int lw_cmd_diff(int argc, char **argv)
         {"colour", required_argument, 0, OPT_COLOR},
         {"max-frames", required_argument, 0, OPT_MAX_FRAMES},
         {"max-input-mb", required_argument, 0, OPT_MAX_INPUT},
+        {"pprof-stack", required_argument, 0, OPT_PPROF_STACK},
         {"help", no_argument, 0, OPT_HELP},
         {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0},
     };
+    enum lw_stack_choice pprof_stack = LW_STACK_CREATION;
     const char *format = "text", *supp_path = NULL, *base_path = NULL, *write_base = NULL, *out_path = NULL;
     const char *color = "auto";
     long long grace = 1000, max_frames = 0, max_mb = LW_CLI_MAX_INPUT_MB;
@@ -101,6 +104,11 @@ int lw_cmd_diff(int argc, char **argv)
         case OPT_MAX_INPUT:
             if ((max_mb = lw_num("--max-input-mb", optarg, 1 << 20)) == 0)
                 lw_die(LW_EXIT_USAGE, "--max-input-mb: must be at least 1");
+            break;
+        case OPT_PPROF_STACK:
+            if (strcmp(optarg, "creation") != 0 && strcmp(optarg, "blocked") != 0)
+                lw_die(LW_EXIT_USAGE, "--pprof-stack: expected creation or blocked, got \"%s\"", optarg);
+            pprof_stack = optarg[0] == 'b' ? LW_STACK_BLOCKED : LW_STACK_CREATION;
             break;
         case 'h':
         case OPT_HELP: diff_usage(stdout); return LW_EXIT_CLEAN;
@@ -159,7 +167,8 @@ int lw_cmd_diff(int argc, char **argv)
                write_base);
         lw_report_decide(r, 0); /* accepted from now on: nothing fails, in any format */
     }
-    struct lw_render_opts ro = {.color = lw_color_wanted(color, out.f), .max_frames = (int)max_frames};
+    struct lw_render_opts ro = {.color = lw_color_wanted(color, out.f), .max_frames = (int)max_frames,
+                                .pprof_stack = pprof_stack};
     int rr = fmt->render(out.f, r, &ro);
     int wr = lw_out_commit(&out);
     if (rr < 0 || wr < 0) {
@@ -190,7 +199,8 @@ static void show_usage(FILE *f)
             "Prints one snapshot as a thread dump (every thread, grouped by identical stacks,\n"
             "with its state and verdict), or with --tree the context tree. - reads standard input.\n\n"
             "  --tree                the context tree instead of the thread dump\n"
-            "  --format=text         the only format of a dump\n"
+            "  --format=text|html    html: one self-contained page, the context tree drawn\n"
+            "                        and every thread group as a card (--tree implied)\n"
             "  --grace=MS            as leakwatch-diff (default 1000)\n"
             "  -o, --output=FILE     write to FILE instead of standard output\n"
             "  --color=WHEN          auto (default), always, never\n"
@@ -216,7 +226,7 @@ int lw_cmd_show(int argc, char **argv)
         {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0},
     };
-    bool tree = false;
+    bool tree = false, html = false;
     const char *color = "auto", *out_path = NULL;
     long long grace = 1000, max_frames = 0, max_mb = LW_CLI_MAX_INPUT_MB;
     int c;
@@ -226,9 +236,10 @@ int lw_cmd_show(int argc, char **argv)
         case OPT_TREE: tree = true; break;
         case OPT_FORMAT: {
             const struct lw_format_info *f = lw_format_by_name(optarg);
-            if (!f || f->render != lw_render_text)
-                lw_die(LW_EXIT_USAGE, "--format: %s \"%s\" (a thread dump is text only)",
+            if (!f || (f->render != lw_render_text && f->render != lw_render_html))
+                lw_die(LW_EXIT_USAGE, "--format: %s \"%s\" (a thread dump is text or html)",
                        f ? "not for a dump:" : "unknown format", optarg);
+            html = f && f->render == lw_render_html;
             break;
         }
         case OPT_GRACE: grace = lw_num("--grace", optarg, LW_MAX_GRACE_MS); break;
@@ -262,7 +273,7 @@ int lw_cmd_show(int argc, char **argv)
     struct lw_symbolizer *z = lw_symbolizer_new();
     struct lw_dump *d = lw_dump_build(z, s, grace);
     struct lw_render_opts ro = {.color = lw_color_wanted(color, out.f), .max_frames = (int)max_frames};
-    int rr = lw_render_dump(out.f, d, tree, &ro);
+    int rr = html ? lw_render_dump_html(out.f, d, &ro) : lw_render_dump(out.f, d, tree, &ro);
     const char *const *w;
     size_t nw = lw_symbolizer_warnings(z, &w);
     for (size_t i = 0; i < nw; i++)

@@ -202,3 +202,54 @@ void lw_put_uri_path(FILE *out, const char *s)
             fprintf(out, "%%%02X", c);
     }
 }
+
+void lw_put_html(FILE *out, const char *s)
+{
+    /* XML's attribute escaping is safe in HTML text and in quoted
+     * attributes alike: & < > " ' escaped, newlines as &#10;, bad bytes and
+     * C0 controls as U+FFFD. Nothing from the host ever lands inside the
+     * page's <script> or <style>. */
+    if (s)
+        lw_escape_walk(out, s, false, put_xml_cp, true);
+}
+
+/* Prometheus text format: label values escape \ " and newline; HELP text
+ * escapes \ and newline. Other C0 controls become U+FFFD so a carriage
+ * return cannot split a line for a lenient reader. */
+static void put_prom_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool label)
+{
+    if (cp == '\\')
+        fputs("\\\\", out);
+    else if (cp == '\n')
+        fputs("\\n", out);
+    else if (cp == '"' && label)
+        fputs("\\\"", out);
+    else if (cp < 0x20 || cp == 0x7f)
+        fputs(REPLACEMENT, out);
+    else
+        fwrite(p, 1, len, out);
+}
+
+void lw_put_prom_label(FILE *out, const char *s)
+{
+    if (s)
+        lw_escape_walk(out, s, false, put_prom_cp, true);
+}
+
+void lw_put_prom_help(FILE *out, const char *s)
+{
+    if (s)
+        lw_escape_walk(out, s, false, put_prom_cp, false);
+}
+
+static void put_raw_cp(FILE *out, const unsigned char *p, size_t len, unsigned cp, bool attr)
+{
+    (void)cp, (void)attr;
+    fwrite(p, 1, len, out);
+}
+
+void lw_put_utf8(FILE *out, const char *s)
+{
+    if (s)
+        lw_escape_walk(out, s, false, put_raw_cp, false);
+}

@@ -86,6 +86,15 @@ struct lw_finding {
     bool fails;
 };
 
+/* A module (executable or shared object) mapped in the AFTER snapshot, for
+ * formats that let a backend symbolize server-side (pprof mappings). */
+struct lw_module {
+    char *path;
+    char *build_id;        /* lowercase hex; may be NULL */
+    uint64_t start, end;   /* mapped address range */
+    uint64_t base;         /* load bias: ip - base = offset in the file */
+};
+
 struct lw_suppression_use {
     char *pattern;   /* as written, "thread:poller_*" */
     size_t hits;
@@ -111,6 +120,8 @@ struct lw_report {
     char **warnings;               /* symbolization and input warnings, one line each */
     size_t n_warnings;
     unsigned fail_on;              /* bitmask of LW_FAIL_* (lw_vocab.h); 0 = none */
+    struct lw_module *modules;     /* of the AFTER snapshot (pprof mappings) */
+    size_t n_modules;
 
     /* The decision, made once by the analyzer: instances of new findings
      * whose `fails` is set, and whether the report fails (exit status 1). */
@@ -122,6 +133,7 @@ struct lw_report {
 struct lw_dump_group {
     size_t count;
     int *tids;
+    int *ctx_of;        /* per tid: index into lw_dump.ctxs of its context, -1 none */
     char *state;        /* "blocked in pthread_cond_wait (cond 0x…) for 12s", "running", "exited 3s ago" */
     enum lw_status verdict; /* LW_ST_NONE: no verdict */
     char *name;         /* may be NULL */
@@ -177,9 +189,13 @@ struct lw_gate {
 
 /* Renderers (reports/). Each returns 0 or a negative errno. `color` applies
  * to text only. */
+enum lw_stack_choice { LW_STACK_CREATION, LW_STACK_BLOCKED };
 struct lw_render_opts {
     bool color;
     int max_frames;    /* frames per stack shown in text/markdown; 0 = all */
+    /* pprof: which stack a sample's locations are (the blocked stack falls
+     * back to the creation stack for findings that are not blocked). */
+    enum lw_stack_choice pprof_stack;
 };
 
 typedef int (*lw_renderer_fn)(FILE *, const struct lw_report *, const struct lw_render_opts *);
@@ -194,7 +210,10 @@ typedef int (*lw_gate_renderer_fn)(FILE *, const struct lw_gate *, const struct 
     X(JSON, "json", NULL, lw_render_json, lw_render_gate_json)                                                      \
     X(JUNIT, "junit", NULL, lw_render_junit, lw_render_gate_junit)                                                  \
     X(SARIF, "sarif", NULL, lw_render_sarif, lw_render_gate_sarif)                                                  \
-    X(MARKDOWN, "markdown", "md", lw_render_markdown, lw_render_gate_markdown)
+    X(MARKDOWN, "markdown", "md", lw_render_markdown, lw_render_gate_markdown)                                      \
+    X(HTML, "html", NULL, lw_render_html, lw_render_gate_html)                                                      \
+    X(PPROF, "pprof", NULL, lw_render_pprof, lw_render_gate_pprof)                                                  \
+    X(OPENMETRICS, "openmetrics", NULL, lw_render_openmetrics, lw_render_gate_openmetrics)
 
 #define LW_FORMAT_DECL_(id, name, alias, fn, gate_fn)                                                               \
     int fn(FILE *out, const struct lw_report *r, const struct lw_render_opts *o);                                  \
@@ -216,8 +235,11 @@ const char *lw_format_names(void);
 /* "text" -> lw_render_text etc.; NULL for an unknown name. */
 lw_renderer_fn lw_renderer_by_name(const char *name);
 
-/* One snapshot as a thread dump (text only). */
+/* One snapshot as a thread dump (text), or with tree its context tree. */
 int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct lw_render_opts *o);
+/* One snapshot as a self-contained HTML page (docs/design.md §4.2): its
+ * context tree drawn, every thread group as a card, parked ones apart. */
+int lw_render_dump_html(FILE *out, const struct lw_dump *d, const struct lw_render_opts *o);
 
 /* The last component of a path (the path itself without '/'); NULL stays NULL. */
 const char *lw_base_name(const char *path);

@@ -18,6 +18,14 @@ void lw_put_json_str(FILE *out, const char *s);      /* "..." or null when s == 
 void lw_put_xml(FILE *out, const char *s, bool attr); /* attr: also escape quotes, \t \n \r */
 void lw_put_text(FILE *out, const char *s);          /* terminal-safe: control chars as \n, \xNN */
 void lw_put_md(FILE *out, const char *s);            /* inside a markdown table cell or line */
+/* HTML text or a double-quoted attribute value (either context). */
+void lw_put_html(FILE *out, const char *s);
+/* Prometheus text exposition: a label value (inside "...") or HELP text. */
+void lw_put_prom_label(FILE *out, const char *s);
+void lw_put_prom_help(FILE *out, const char *s);
+/* The string itself, with bad UTF-8 bytes as U+FFFD (binary formats whose
+ * strings must be UTF-8: protobuf). */
+void lw_put_utf8(FILE *out, const char *s);
 /* Percent-encodes everything but unreserved characters and '/'. */
 void lw_put_uri_path(FILE *out, const char *s);
 
@@ -74,6 +82,16 @@ void lw_put_ids(FILE *out, const int *ids, size_t n, size_t first, size_t cap);
  * libc, and not in a system header or std:: (std::thread's constructor is
  * not where the user started the thread). NULL when there is none. */
 const struct lw_sym_frame *lw_user_frame(const struct lw_sym_stack *st);
+
+/* ---- several reports in one output (a gate run) ---- */
+/* OpenMetrics: the series of every report (NULL entries skipped), each
+ * family once, then "# EOF". */
+int lw_om_render_reports(FILE *out, const struct lw_report *const *rs, size_t n);
+/* pprof: one profile with the samples of every report (NULL entries
+ * skipped), with proc_labels each labelled with its pid and program;
+ * comment is the run's summary line (may be NULL). */
+int lw_pprof_render_reports(FILE *out, const struct lw_report *const *rs, size_t n, const char *comment,
+                            bool proc_labels, const struct lw_render_opts *o);
 
 /* ---- text (lw_render_text.c) ---- */
 /* The full text block of one finding (header, details, stacks, creators).

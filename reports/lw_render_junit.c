@@ -22,7 +22,7 @@ struct counts {
 static void put_case(FILE *out, const struct lw_finding *f,
                      const char *section, const struct lw_render_opts *o)
 {
-    struct lw_render_opts plain = {false, o ? o->max_frames : 0};
+    struct lw_render_opts plain = {.max_frames = o ? o->max_frames : 0};
     char *body = lw_text_finding_str(f, section, &plain);
     fprintf(out, "  <testcase classname=\"leakwatch.%s\" name=\"", lw_kind_name(f->kind));
     lw_put_xml(out, f->title, true);

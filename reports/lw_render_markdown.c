@@ -65,7 +65,7 @@ static size_t longest_backtick_run(const char *s)
 static void put_details(FILE *out, const struct lw_finding *f, const char *section,
                         const struct lw_render_opts *o)
 {
-    struct lw_render_opts plain = {false, o ? o->max_frames : 0};
+    struct lw_render_opts plain = {.max_frames = o ? o->max_frames : 0};
     char *body = lw_text_finding_str(f, section, &plain);
     fprintf(out, "<details><summary>%s: %zu ", section, f->count);
     lw_put_what(out, f, f->count);

@@ -101,7 +101,7 @@ static void put_result(FILE *out, const struct lw_finding *f,
 {
     size_t ri = rule_index(f);
     const char *level = !is_new ? "note" : f->fails ? "error" : "warning";
-    struct lw_render_opts plain = {false, 0};
+    struct lw_render_opts plain = {.color = false};
     char *text = lw_text_finding_str(f, is_new ? "NEW" : "PERSISTING", &plain);
     fprintf(out, "%s\n        {\"ruleId\": \"%s\", \"ruleIndex\": %zu, \"level\": \"%s\",\n",
             first ? "" : ",", rules[ri].id, ri, level);

@@ -1,6 +1,8 @@
 # reports/ — the renderers: a finished struct lw_report / lw_dump in,
-# text | json | junit | sarif | markdown | thread dump out. Linked into the
-# analyzer binaries and every unit runner; no libraries of their own.
+# text | json | junit | sarif | markdown | html | pprof | openmetrics |
+# thread dump out. Linked into the analyzer binaries and every unit runner.
+# Their only libraries are protobuf-c and zlib (pprof), link dependencies of
+# the analyzer side only: the shim never links reports/.
 REPORTS_SRCS := \
 	reports/lw_vocab.c \
 	reports/lw_escape.c \
@@ -10,7 +12,22 @@ REPORTS_SRCS := \
 	reports/lw_render_junit.c \
 	reports/lw_render_sarif.c \
 	reports/lw_render_markdown.c \
-	reports/lw_render_dump.c
+	reports/lw_render_dump.c \
+	reports/lw_render_html.c \
+	reports/lw_render_html_tree.c \
+	reports/lw_render_pprof.c \
+	reports/lw_render_openmetrics.c \
+	$(BUILD)/gen/profile.pb-c.c
+# recursive (=): pkg-config runs when linking, after deps.sh installed them
+REPORTS_LDLIBS = $(shell pkg-config --libs libprotobuf-c zlib)
+EXTRA_CFLAGS_reports += -I$(BUILD)/gen
+EXTRA_CFLAGS_$(firstword $(subst /, ,$(BUILD))) += -I$(BUILD)/gen
+
+# profile.proto -> C with protoc-c, into the build tree (never committed).
+$(BUILD)/gen/profile.pb-c.c $(BUILD)/gen/profile.pb-c.h: reports/profile.proto | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=reports --c_out=$(BUILD)/gen $<
+$(BUILD)/obj/reports/lw_render_pprof.o $(BUILD)/san/reports/lw_render_pprof.o: $(BUILD)/gen/profile.pb-c.h
 
 # Compile them with `make` even before the analyzer links them, so a broken
 # renderer shows up at once.
@@ -35,3 +52,7 @@ $(GOLDEN_DIR)/cxx_thread: tests/golden/fixtures/cxx_thread.cpp | $(DEPS_STAMP)
 test-golden: $(GOLDEN_FIXTURES) $(BUILD)/libleakwatch.so $(BUILD)/leakwatch-diff
 	timeout 120 python3 tests/golden/run_golden.py $(BUILD)
 TEST_TARGETS += test-golden
+
+# The fleet-format unit tests read pprof back with the generated code.
+EXTRA_CFLAGS_tests += -I$(BUILD)/gen
+$(BUILD)/san/tests/unit/test_reports_fleet.o: $(BUILD)/gen/profile.pb-c.h

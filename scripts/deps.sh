@@ -15,6 +15,9 @@ libelf-dev
 libdw-dev
 libiberty-dev
 libjansson-dev
+libprotobuf-c-dev
+protobuf-c-compiler
+zlib1g-dev
 '
 TEST_PKGS='
 clang
@@ -36,6 +39,15 @@ case $what in
   *) echo "usage: sh scripts/deps.sh [build|test] [PACKAGE...]" >&2; exit 2 ;;
 esac
 missing=""
+# The report formats' real consumers (make test-formats): checked by command,
+# not package, so a node installed from elsewhere is used as it is.
+if [ "$what" = test ]; then
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+  command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+  command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 for p in $PKGS "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done

@@ -218,7 +218,7 @@ static inline char *fx_render(fx_render_fn fn, const struct lw_report *r, bool c
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    struct lw_render_opts o = {color, max_frames};
+    struct lw_render_opts o = {.color = color, .max_frames = max_frames};
     int ret = fn(m, r, &o);
     fclose(m);
     if (rc)
@@ -231,7 +231,7 @@ static inline char *fx_render_dump(const struct lw_dump *d, bool tree, int *rc)
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    struct lw_render_opts o = {false, 0};
+    struct lw_render_opts o = {.color = false};
     int ret = lw_render_dump(m, d, tree, &o);
     fclose(m);
     if (rc)

@@ -60,7 +60,7 @@ END_TEST
 START_TEST(one_format_list_for_diff_and_gate)
 {
     const char *names = lw_format_names();
-    ck_assert_str_eq(names, "text, json, junit, sarif, markdown");
+    ck_assert_str_eq(names, "text, json, junit, sarif, markdown, html, pprof, openmetrics");
     ck_assert_ptr_eq(lw_format_by_name("md"), lw_format_by_name("markdown"));
     ck_assert_ptr_null(lw_format_by_name("pdf"));
     struct fx x;
@@ -71,7 +71,7 @@ START_TEST(one_format_list_for_diff_and_gate)
         {0, FX_STR("leakwatch-9-1.json"), LW_PROC_ERROR, FX_STR("unreadable snapshot: truncated"), NULL},
     };
     struct lw_gate g = {procs, 3};
-    for (const char *const *n = (const char *const[]){"text", "json", "junit", "sarif", "markdown", NULL}; *n; n++) {
+    for (const char *const *n = (const char *const[]){"text", "json", "junit", "sarif", "markdown", "html", "pprof", "openmetrics", NULL}; *n; n++) {
         const struct lw_format_info *f = lw_format_by_name(*n);
         ck_assert_ptr_nonnull(f);
         ck_assert_ptr_nonnull(f->render);

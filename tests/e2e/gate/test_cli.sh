@@ -161,7 +161,7 @@ expect 2 "expected a number from 0 to" "show --grace=-1 -> 2 (range checked)" --
 expect 2 "max-input-mb" "show --max-input-mb=0 -> 2" -- "$SHOW" --max-input-mb=0 "$T/one.json"
 expect 2 "larger than|too large|exceeds" "show refuses input over the cap" -- \
   "$SHOW" --max-input-mb=1 <(head -c 2000000 /dev/zero | tr '\0' ' '; cat "$T/one.json")
-expect 2 "text only" "show --format=json -> 2 (a dump is text)" -- "$SHOW" --format=json "$T/one.json"
+expect 2 "text or html" "show --format=json -> 2 (a dump is text or html)" -- "$SHOW" --format=json "$T/one.json"
 expect 0 "usage: leakwatch-show" "leakwatch help show" -- "$LW" help show
 expect 0 "^leakwatch-diff [0-9]" "leakwatch diff --version" -- "$LW" diff --version
 # a TMPDIR of its own: another gate running on the machine (a second test

@@ -111,16 +111,23 @@ void lw_finding_free(struct lw_finding *f);
 /* Creator chain starting at context index ci (inclusive when include_self). */
 void lw_creators_fill(struct lw_symbolizer *z, const struct lw_snapshot *s, int ci, bool include_self,
                       struct lw_creator **out, size_t *n);
+/* A descriptor record that is not a network socket (epoll, eventfd, pipe,
+ * signalfd, inotify): findings of kind fd. */
+bool lw_socket_is_fd(const struct lw_snap_socket *k);
+/* What a leaked fd is, in words: "epoll instance", "eventfd", "pipe". */
+const char *lw_fd_words(const char *kind);
 /* "cond 0x..", "mutex 0x.. held by thread N", "fd 7 (tcp a -> b)"; malloc'd or NULL. */
 char *lw_blocked_object(const struct lw_snapshot *s, const struct lw_snap_blocked *b);
 
 /* ---- suppressions (lw_suppress.c) ---- */
-enum lw_supp_type { LW_SUPP_THREAD, LW_SUPP_TIMER, LW_SUPP_SOCKET, LW_SUPP_TOP };
+enum lw_supp_type { LW_SUPP_THREAD, LW_SUPP_TIMER, LW_SUPP_SOCKET, LW_SUPP_TOP, LW_SUPP_FD };
 struct lw_supp_rule {
     enum lw_supp_type type;
     char *glob;
     char *text;   /* as written */
     size_t hits;
+    char *library; /* default list: the entry's "LIBRARY:" comment; else NULL */
+    bool is_default;
 };
 struct lw_suppressions {
     struct lw_supp_rule *rules;
@@ -130,6 +137,11 @@ struct lw_suppressions {
 int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text, size_t len, char *err,
                   size_t errlen);
 int lw_supp_load(struct lw_suppressions *sp, const char *path, char *err, size_t errlen);
+/* The shipped default list (docs/design.md §1.3) appended to sp: the file
+ * LEAKWATCH_DEFAULT_SUPPRESSIONS names, else default.supp beside the
+ * executable (build tree) or in ../share/leakwatch (install). Returns 0, or
+ * -1 with a message when the file is missing or bad. */
+int lw_supp_load_default(struct lw_suppressions *sp, char *err, size_t errlen);
 void lw_supp_free(struct lw_suppressions *sp);
 /* Index of the first rule matching instance in (counted when count), or -1. */
 int lw_supp_match(struct lw_suppressions *sp, struct lw_symbolizer *z, const struct lw_inst *in, bool count);

@@ -21,7 +21,7 @@
 
 int lw_read_text(const char *path, char **out, size_t *len, char *err, size_t errlen);
 
-static const char *const base_kinds[] = {"thread", "timer", "socket", "unjoined", "stuck", NULL};
+static const char *const base_kinds[] = {"thread", "timer", "socket", "fd", "unjoined", "stuck", "alive_at_exit", NULL};
 
 void lw_today(char out[11])
 {
@@ -181,11 +181,8 @@ void lw_baseline_free(struct lw_baseline *b)
 
 static const char *entry_word(enum lw_kind k, enum lw_verdict v)
 {
-    if (v == LW_VERDICT_UNJOINED)
-        return "unjoined";
-    if (v == LW_VERDICT_STUCK)
-        return "stuck";
-    return k == LW_KIND_TIMER ? "timer" : k == LW_KIND_SOCKET ? "socket" : "thread";
+    /* the --fail-on word: a leaked finding by its kind, others by verdict */
+    return v == LW_VERDICT_LEAKED ? lw_kind_name(k) : lw_verdict_name(v);
 }
 
 bool lw_baseline_accepts(struct lw_baseline *b, enum lw_kind k, enum lw_verdict v, const char *site)

@@ -200,6 +200,14 @@ struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *bef
                       ((!before->exe && !after->exe) ||
                        (before->exe && after->exe && strcmp(before->exe, after->exe) == 0)) &&
                       before->taken_mono_ns <= after->taken_mono_ns;
+    if (before && before->exe && after->exe && strcmp(before->exe, after->exe) != 0) {
+        char *w = lw_xasprintf("BEFORE and AFTER are snapshots of different programs (%s, pid %lld; %s, pid %lld): "
+                               "their findings were compared by site counts, which only means something for the "
+                               "same program",
+                               before->exe, (long long)before->pid, after->exe, (long long)after->pid);
+        lw_report_warn(r, w);
+        free(w);
+    }
     if (before && before->pid == after->pid && before->taken_mono_ns > after->taken_mono_ns)
         lw_report_warn(r, "BEFORE was taken after AFTER (arguments swapped?); comparing by site counts");
 
@@ -251,11 +259,17 @@ struct lw_report *lw_diff(struct lw_symbolizer *z, const struct lw_snapshot *bef
         build(z, &B, LW_FIXED, false, NULL, NULL, &r->fixed, &r->n_fixed);
 
     if (o->supp) {
-        r->n_suppressions = o->supp->n;
-        r->suppressions = lw_xcalloc(o->supp->n, sizeof(*r->suppressions));
+        /* the user's rules always (a rule that never matched is news); the
+         * default list's only when they matched, named by their library */
+        r->suppressions = lw_xcalloc(o->supp->n ? o->supp->n : 1, sizeof(*r->suppressions));
         for (size_t i = 0; i < o->supp->n; i++) {
-            r->suppressions[i].pattern = lw_xstrdup(o->supp->rules[i].text);
-            r->suppressions[i].hits = o->supp->rules[i].hits;
+            const struct lw_supp_rule *u = &o->supp->rules[i];
+            if (u->is_default && !u->hits)
+                continue;
+            struct lw_suppression_use *x = &r->suppressions[r->n_suppressions++];
+            x->pattern = u->is_default ? lw_xasprintf("%s (default: %s)", u->text, u->library ? u->library : "runtime")
+                                       : lw_xstrdup(u->text);
+            x->hits = u->hits;
         }
     }
     const char *const *w;

@@ -26,6 +26,9 @@ static bool same_thread_group(const struct lw_snapshot *s, const struct lw_judge
     if (j->threads[a] != j->threads[b] || x->kind != y->kind || x->state != y->state ||
         x->creation_stack != y->creation_stack || x->has_start != y->has_start)
         return false;
+    /* a group shows one name: threads named differently are not alike */
+    if ((x->name == NULL) != (y->name == NULL) || (x->name && strcmp(x->name, y->name) != 0))
+        return false;
     if (x->has_start && (x->start.module != y->start.module || x->start.offset != y->start.offset))
         return false;
     if (x->is_blocked && (strcmp(x->blocked.call, y->blocked.call) || x->blocked.stack != y->blocked.stack))
@@ -50,6 +53,92 @@ static char *state_text(const struct lw_snapshot *s, size_t i, int64_t max_ns)
     return lw_xstrdup("running");
 }
 
+/* --tree: a context's scope ended, and why, naming the thread where the
+ * cancellation started (a live thread under it only inherited it). */
+static char *scope_ended(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_snap_ctx *x)
+{
+    char dd[32];
+    fmt_dur(dd, sizeof dd, s->taken_mono_ns - x->cancelled_ns);
+    int oi = lw_snapshot_ctx_index(s, x->cancel_origin);
+    const struct lw_snap_ctx *o = oi >= 0 ? &s->ctxs[oi] : x;
+    char *who = o->parent_idx < 0 ? lw_xstrdup("main") : lw_thread_entry(z, s, o->owner_tid, o->has_owner_start, &o->owner_start);
+    char *r;
+    const char *how = x->cause == LW_CAUSE_PTHREAD_CANCEL ? "was the target of pthread_cancel" : "exited";
+    switch (x->cause) {
+    case LW_CAUSE_PROCESS_EXIT: r = lw_xasprintf("scope ended %s ago, when the process began to exit", dd); break;
+    case LW_CAUSE_EXPLICIT:
+        r = lw_xasprintf("scope ended %s ago, when context #%lld was cancelled with leakwatch_ctx_cancel", dd,
+                         (long long)o->id);
+        break;
+    default:
+        if (o == x) /* the owner thread is named on the line already */
+            r = lw_xasprintf("scope ended %s ago, when its owner %s", dd, how);
+        else
+            r = lw_xasprintf("scope ended %s ago, when thread %lld%s%s%s %s", dd, (long long)o->owner_tid,
+                             who ? " (" : "", who ? who : "", who ? ")" : "", how);
+        break;
+    }
+    free(who);
+    return r;
+}
+
+static char *fd_what(const struct lw_snap_socket *k)
+{
+    if (lw_socket_is_fd(k))
+        return lw_xstrdup(lw_fd_words(k->kind));
+    if (k->local && k->peer)
+        return lw_xasprintf("%s %s -> %s", k->kind, k->local, k->peer);
+    if (k->local)
+        return lw_xasprintf("%s %s%s", k->kind, k->local, k->listening ? " (listening)" : "");
+    if (k->peer)
+        return lw_xasprintf("%s -> %s", k->kind, k->peer);
+    return lw_xstrdup(k->kind);
+}
+
+static int cmp_fds(const void *a, const void *b)
+{
+    const struct lw_dump_fd *x = a, *y = b;
+    if (x->foreign != y->foreign)
+        return x->foreign ? 1 : -1;
+    return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* Every open socket and fd; only those leakwatch saw the program open count
+ * as its sockets and fds (foreign ones may be inherited, or leakwatch's own
+ * helpers' such as libunwind's validation pipe). */
+static void fill_fds(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_judgement *j, struct lw_dump *d)
+{
+    d->fds = lw_xcalloc(s->nsockets ? s->nsockets : 1, sizeof(*d->fds));
+    for (size_t i = 0; i < s->nsockets; i++) {
+        const struct lw_snap_socket *k = &s->sockets[i];
+        struct lw_dump_fd *f = &d->fds[d->nfd_entries++];
+        bool isfd = lw_socket_is_fd(k);
+        f->fd = (int)k->fd;
+        f->kind = isfd ? LW_KIND_FD : LW_KIND_SOCKET;
+        f->what = fd_what(k);
+        f->verdict = j->sockets[i];
+        f->foreign = k->foreign;
+        if (k->timer >= 0)
+            f->what = (free(f->what), lw_xasprintf("timerfd (timer %lld)", (long long)k->timer));
+        if (!k->foreign) {
+            if (isfd)
+                d->nfds++;
+            else
+                d->nsockets++;
+        }
+        if (k->ctx_idx >= 0) {
+            const struct lw_snap_ctx *c = &s->ctxs[k->ctx_idx];
+            char *who = c->parent_idx < 0 ? lw_xstrdup("main")
+                                          : lw_thread_entry(z, s, c->owner_tid, c->has_owner_start, &c->owner_start);
+            f->owner = lw_xasprintf("context #%lld of thread %lld%s%s%s", (long long)c->id,
+                                    (long long)(c->parent_idx < 0 ? s->pid : c->owner_tid), who ? " (" : "",
+                                    who ? who : "", who ? ")" : "");
+            free(who);
+        }
+    }
+    qsort(d->fds, d->nfd_entries, sizeof(*d->fds), cmp_fds);
+}
+
 static int cmp_groups(const void *a, const void *b)
 {
     const struct lw_dump_group *x = a, *y = b;
@@ -70,7 +159,7 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
     d->trigger = s->trigger;
     d->nthreads = s->nthreads;
     d->ntimers = s->ntimers;
-    d->nsockets = s->nsockets;
+
     struct lw_judgement j;
     lw_judge(s, grace_ms, &j);
 
@@ -141,14 +230,13 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         n->parent = x->parent_idx;  /* index into ctxs, as the model says */
         n->label = lw_xstrdup(x->label);
         n->kind = x->kind;
-        n->owner_tid = (int)x->owner_tid;
+        /* the root belongs to the process's main thread: in a forked
+         * child that is the child's own, whatever the parent's was */
+        n->owner_tid = x->parent_idx < 0 ? (int)s->pid : (int)x->owner_tid;
         n->owner_function = x->parent_idx < 0 ? lw_xstrdup("main")
                             : lw_thread_entry(z, s, x->owner_tid, x->has_owner_start, &x->owner_start);
-        if (x->cancelled_ns >= 0) {
-            char dd[32];
-            fmt_dur(dd, sizeof dd, s->taken_mono_ns - x->cancelled_ns);
-            n->cancel = lw_xasprintf("cancelled %s ago (%s)", dd, x->cause != LW_CAUSE_NONE ? lw_cause_name(x->cause) : "?");
-        }
+        if (x->cancelled_ns >= 0)
+            n->cancel = scope_ended(z, s, x);
     }
     for (size_t i = 0; i < s->nthreads; i++)
         if (s->threads[i].ctx_idx >= 0)
@@ -159,6 +247,7 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
     for (size_t i = 0; i < s->nsockets; i++)
         if (s->sockets[i].ctx_idx >= 0)
             d->ctxs[s->sockets[i].ctx_idx].nsockets++;
+    fill_fds(z, s, &j, d);
     lw_judgement_free(s, &j);
     return d;
 }
@@ -190,6 +279,11 @@ void lw_dump_free(struct lw_dump *d)
         free(d->ctxs[c].cancel);
     }
     free(d->ctxs);
+    for (size_t i = 0; i < d->nfd_entries; i++) {
+        free(d->fds[i].what);
+        free(d->fds[i].owner);
+    }
+    free(d->fds);
     free(d->path);
     free(d->exe);
     free(d);

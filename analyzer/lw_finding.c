@@ -15,12 +15,39 @@
 
 static enum lw_verdict verdict_of(enum lw_status st)
 {
-    return st == LW_ST_UNJOINED ? LW_VERDICT_UNJOINED : st == LW_ST_STUCK ? LW_VERDICT_STUCK : LW_VERDICT_LEAKED;
+    switch (st) {
+    case LW_ST_UNJOINED: return LW_VERDICT_UNJOINED;
+    case LW_ST_STUCK: return LW_VERDICT_STUCK;
+    case LW_ST_ALIVE_AT_EXIT: return LW_VERDICT_ALIVE_AT_EXIT;
+    default: return LW_VERDICT_LEAKED;
+    }
 }
 
 static bool is_finding(enum lw_status st)
 {
-    return st == LW_ST_LEAKED || st == LW_ST_UNJOINED || st == LW_ST_STUCK;
+    return st == LW_ST_LEAKED || st == LW_ST_UNJOINED || st == LW_ST_STUCK || st == LW_ST_ALIVE_AT_EXIT;
+}
+
+/* Sockets are network endpoints; every other descriptor leakwatch tracks
+ * (epoll, eventfd, pipe, signalfd, inotify) is kind fd (docs/design.md
+ * §1.2). "other" is a socket of a family leakwatch does not name. */
+bool lw_socket_is_fd(const struct lw_snap_socket *k)
+{
+    static const char *const net[] = {"tcp", "udp", "unix", "other", NULL};
+    for (const char *const *n = net; *n; n++)
+        if (strcmp(k->kind, *n) == 0)
+            return false;
+    return true;
+}
+
+/* "epoll instance", "eventfd", "pipe": what a leaked fd is, in words. */
+const char *lw_fd_words(const char *kind)
+{
+    if (strcmp(kind, "epoll") == 0)
+        return "epoll instance";
+    if (strcmp(kind, "inotify") == 0)
+        return "inotify instance";
+    return kind;
 }
 
 void lw_analyse(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t grace_ms, struct lw_analysis *a)
@@ -61,7 +88,8 @@ void lw_analyse(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t gr
             continue;
         const struct lw_snap_socket *k = &s->sockets[i];
         a->insts[a->ninsts++] = (struct lw_inst){
-            .kind = LW_KIND_SOCKET, .verdict = LW_VERDICT_LEAKED, .snap = s, .j = &a->j, .idx = i,
+            .kind = lw_socket_is_fd(k) ? LW_KIND_FD : LW_KIND_SOCKET, .verdict = LW_VERDICT_LEAKED, .snap = s,
+            .j = &a->j, .idx = i,
             .site = lw_site_socket(z, s, i), .key1 = k->fd, .key2 = k->created_ns, .id = (int)k->fd,
             .created_ns = k->created_ns,
         };
@@ -116,7 +144,9 @@ void lw_creators_fill(struct lw_symbolizer *z, const struct lw_snapshot *s, int 
         else if (!(fn = lw_thread_entry(z, s, c->owner_tid, c->has_owner_start, &c->owner_start)))
             fn = frame_name(z, s, c->has_owner_start, &c->owner_start);
         (*out)[(*n)++] = (struct lw_creator){
-            .tid = (int)c->owner_tid,
+            /* the root is the process's main thread: the child's own pid
+             * after fork, not the parent's recorded when the shim started */
+            .tid = (int)(c->parent_idx < 0 ? s->pid : c->owner_tid),
             .function = fn ? fn : lw_xstrdup("?"),
             .label = lw_xstrdup(c->label),
         };
@@ -263,7 +293,10 @@ static void fill_thread(struct lw_symbolizer *z, struct lw_finding *f, struct lw
             f->detail = lw_xasprintf("running, not blocked in any known call; %lld blocking calls since its scope ended",
                                      (long long)f->wakes_since_cancel);
         }
-        if (lw_is_exit_snapshot(s) && !f->detail)
+        if (f->verdict == LW_VERDICT_ALIVE_AT_EXIT) {
+            free(f->detail);
+            f->detail = lw_xstrdup("still running at exit; nothing stopped it (owned by the process scope)");
+        } else if (lw_is_exit_snapshot(s) && !f->detail)
             f->detail = lw_xstrdup("still alive at process exit");
         break;
     }
@@ -293,8 +326,9 @@ static void fill_timer(struct lw_symbolizer *z, struct lw_finding *f, struct lw_
     for (size_t i = 0; i < t->nhelpers && i < 8 && len >= 0 && (size_t)len < sizeof helpers; i++)
         len += snprintf(helpers + len, sizeof helpers - (size_t)len, "%s%lld", i ? ", " : "; helper threads ",
                         (long long)t->helper_tids[i]);
-    f->detail = lw_xasprintf("%s, %s, %lld expirations, notify %s%s", t->armed ? "armed" : "disarmed but not deleted",
-                             every, (long long)(t->expirations < 0 ? 0 : t->expirations),
+    /* armed or not, and how often, are the renderers' line (timer_armed,
+     * timer_interval_ms): said once */
+    f->detail = lw_xasprintf("%lld expirations, notify %s%s", (long long)(t->expirations < 0 ? 0 : t->expirations),
                              t->notify ? t->notify : "?", helpers);
 }
 
@@ -310,6 +344,12 @@ static void fill_socket(struct lw_symbolizer *z, struct lw_finding *f, struct lw
     fill_context(f, s, k->ctx_idx);
     lw_creators_fill(z, s, k->ctx_idx, true, &f->creators, &f->ncreators);
     f->exited_ago_ms = -1;
+    if (f->kind == LW_KIND_FD) {
+        /* "leaked fd: epoll instance" */
+        f->title = lw_xstrdup(lw_fd_words(k->kind));
+        f->detail = lw_xasprintf("still open (%s)", lw_fd_words(k->kind));
+        return;
+    }
     char *w = socket_words(k);
     f->title = lw_xasprintf("socket %s", w);
     f->detail = lw_xasprintf("still open (%s%s)", w, k->connected ? ", connected" : "");

@@ -605,7 +605,9 @@ static int load_socket(struct ld *l, json_t *t, const char *p, size_t i, void *e
         ctx_ref(l, p, "context", x->context, &x->ctx_idx) < 0 ||
         get_int(l, t, p, "creator_tid", false, 0, &x->creator_tid) < 0 ||
         get_int(l, t, p, "created_ns", false, 0, &x->created_ns) < 0 ||
-        get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0)
+        get_stack_ref(l, t, p, "creation_stack", &x->creation_stack) < 0 ||
+        get_int(l, t, p, "timer", false, 0, &x->timer) < 0 ||
+        get_int_list(l, t, p, "registered", &x->nregistered, &x->registered) < 0)
         return -1;
     if (!x->kind)
         x->kind = "other";

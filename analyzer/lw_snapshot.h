@@ -111,6 +111,9 @@ struct lw_snap_socket {
     int64_t fd;
     const char *kind, *local, *peer;
     bool listening, connected, foreign;
+    int64_t timer;          /* timerfd: id of its timer record, -1 none */
+    size_t nregistered;     /* epoll: the fds registered in the set */
+    int64_t *registered;
     int64_t context;
     int ctx_idx;
     int64_t creator_tid;

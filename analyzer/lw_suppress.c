@@ -5,6 +5,8 @@
  *   timer:GLOB   any frame of the timer's creation stack, or its callback
  *   socket:GLOB  any frame of the socket's creation stack, or its local or
  *                peer address
+ *   fd:GLOB      any frame of the fd's creation stack, or its kind (epoll,
+ *                eventfd, pipe, signalfd)
  *   top:GLOB     the start routine (thread) or callback (timer) only
  *   # comment, blank lines ignored
  * Must never: accept a malformed line silently (a typo would hide nothing
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lw_analyze.h"
 #include "lw_arena.h"
@@ -27,6 +30,7 @@ static const struct {
     {"timer", LW_SUPP_TIMER},
     {"socket", LW_SUPP_SOCKET},
     {"top", LW_SUPP_TOP},
+    {"fd", LW_SUPP_FD},
 };
 
 int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text, size_t len, char *err,
@@ -34,6 +38,8 @@ int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text
 {
     size_t pos = 0;
     int lineno = 0;
+    const char *why = NULL; /* the comment line right above an entry */
+    size_t why_len = 0;
     while (pos < len) {
         size_t e = pos;
         while (e < len && text[e] != '\n')
@@ -45,8 +51,15 @@ int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text
             b++;
         while (end > b && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
             end--;
-        if (b == end || text[b] == '#')
+        if (b == end) {
+            why = NULL;
             continue;
+        }
+        if (text[b] == '#') {
+            why = text + b + 1;
+            why_len = end - b - 1;
+            continue;
+        }
         if (memchr(text + b, '\0', end - b)) {
             snprintf(err, errlen, "%s:%d: NUL byte in suppression line", name, lineno);
             return -1;
@@ -60,7 +73,7 @@ int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text
                     ti = (int)k;
         }
         if (ti < 0 || colon + 1 >= text + end) {
-            snprintf(err, errlen, "%s:%d: expected TYPE:PATTERN with TYPE thread, timer, socket or top, got \"%.*s\"",
+            snprintf(err, errlen, "%s:%d: expected TYPE:PATTERN with TYPE thread, timer, socket, fd or top, got \"%.*s\"",
                      name, lineno, (int)(end - b > 60 ? 60 : end - b), text + b);
             return -1;
         }
@@ -72,6 +85,19 @@ int lw_supp_parse(struct lw_suppressions *sp, const char *name, const char *text
         r->text[end - b] = 0;
         r->glob = lw_xstrdup(r->text + (colon + 1 - (text + b)));
         r->hits = 0;
+        r->is_default = false;
+        r->library = NULL;
+        if (why) { /* "# LIBRARY: why" -> LIBRARY */
+            while (why_len && (*why == ' ' || *why == '\t'))
+                why++, why_len--;
+            const char *c = memchr(why, ':', why_len);
+            size_t n = c ? (size_t)(c - why) : why_len;
+            if (n > 0 && n < 80) {
+                r->library = lw_xmalloc(n + 1);
+                memcpy(r->library, why, n);
+                r->library[n] = 0;
+            }
+        }
     }
     return 0;
 }
@@ -124,11 +150,52 @@ int lw_supp_load(struct lw_suppressions *sp, const char *path, char *err, size_t
     return r;
 }
 
+int lw_supp_load_default(struct lw_suppressions *sp, char *err, size_t errlen)
+{
+    const char *env = getenv("LEAKWATCH_DEFAULT_SUPPRESSIONS");
+    char path[4096] = "";
+    if (env && *env) {
+        snprintf(path, sizeof path, "%s", env);
+    } else {
+        char exe[4000];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) {
+            snprintf(err, errlen, "default suppressions: cannot find the executable (/proc/self/exe)");
+            return -1;
+        }
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = 0;
+        static const char *const rel[] = {"default.supp", "../share/leakwatch/default.supp"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0] && !*path; i++) {
+            char p[sizeof path];
+            snprintf(p, sizeof p, "%s/%s", exe, rel[i]);
+            if (access(p, R_OK) == 0)
+                snprintf(path, sizeof path, "%s", p);
+        }
+        if (!*path) {
+            snprintf(err, errlen,
+                     "default suppressions: no default.supp beside %s or in %s/../share/leakwatch (reinstall, or use "
+                     "--no-default-suppressions)",
+                     exe, exe);
+            return -1;
+        }
+    }
+    size_t first = sp->n;
+    if (lw_supp_load(sp, path, err, errlen) < 0)
+        return -1;
+    for (size_t i = first; i < sp->n; i++)
+        sp->rules[i].is_default = true;
+    return 0;
+}
+
 void lw_supp_free(struct lw_suppressions *sp)
 {
     for (size_t i = 0; i < sp->n; i++) {
         free(sp->rules[i].glob);
         free(sp->rules[i].text);
+        free(sp->rules[i].library);
     }
     free(sp->rules);
     sp->rules = NULL;
@@ -183,6 +250,12 @@ static bool rule_hits(struct lw_symbolizer *z, const struct lw_supp_rule *r, con
         if (r->type != LW_SUPP_TIMER)
             return false;
         return glob_hit(r->glob, cb) || stack_hit(z, s, t->creation_stack, r->glob);
+    }
+    case LW_KIND_FD: {
+        const struct lw_snap_socket *k = &s->sockets[in->idx];
+        if (r->type != LW_SUPP_FD)
+            return false;
+        return glob_hit(r->glob, k->kind) || stack_hit(z, s, k->creation_stack, r->glob);
     }
     case LW_KIND_SOCKET: {
         const struct lw_snap_socket *k = &s->sockets[in->idx];

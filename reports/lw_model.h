@@ -151,8 +151,18 @@ struct lw_ctx_node {          /* for --tree; children by index into the array */
     enum lw_ctx_kind kind;
     int owner_tid;
     char *owner_function;     /* may be NULL */
-    char *cancel;             /* "cancelled 2.1s ago (exited)" or NULL */
+    char *cancel;             /* "scope ended 2.1 s ago, when thread 4102 (handle_request) exited" or NULL */
     size_t nthreads, ntimers, nsockets;
+};
+
+/* One open socket or fd of the snapshot (`leakwatch show`). */
+struct lw_dump_fd {
+    int fd;
+    enum lw_kind kind;        /* LW_KIND_SOCKET or LW_KIND_FD */
+    char *what;               /* "tcp 127.0.0.1:80 (listening)", "epoll instance" */
+    char *owner;              /* "context #3 of thread 4102 (handle_request)"; NULL when foreign */
+    enum lw_status verdict;   /* LW_ST_NONE: no verdict */
+    bool foreign;             /* not seen opened: inherited, or opened behind leakwatch's back */
 };
 
 struct lw_dump {
@@ -163,7 +173,9 @@ struct lw_dump {
     size_t nthreads;
     struct lw_dump_group *groups; size_t ngroups;
     struct lw_ctx_node *ctxs; size_t nctxs;
-    size_t ntimers, nsockets;
+    size_t ntimers;
+    size_t nsockets, nfds;    /* the program's own (tracked), by kind */
+    struct lw_dump_fd *fds; size_t nfd_entries; /* every open socket/fd, foreign last */
 };
 
 /* One process of a gate run (`leakwatch gate`): what was checked and the

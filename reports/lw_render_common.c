@@ -56,16 +56,18 @@ lw_renderer_fn lw_renderer_by_name(const char *name)
 }
 
 /* Lower is worse: a stuck thread can never recover, a leaked one keeps
- * running, an unjoined one only holds its stack. */
+ * running after its scope ended, one alive at exit was never stopped by a
+ * scope that still existed, an unjoined one only holds its stack. */
 static int verdict_rank(enum lw_verdict v)
 {
     switch (v) {
     case LW_VERDICT_STUCK: return 0;
     case LW_VERDICT_LEAKED: return 1;
-    case LW_VERDICT_UNJOINED: return 2;
+    case LW_VERDICT_ALIVE_AT_EXIT: return 2;
+    case LW_VERDICT_UNJOINED: return 3;
     default: break;
     }
-    return 3;
+    return 4;
 }
 
 static int cmp_str(const char *a, const char *b)
@@ -260,9 +262,23 @@ void lw_put_creators(FILE *out, const struct lw_creator *c, size_t n)
 
 void lw_put_ids(FILE *out, const int *ids, size_t n, size_t first, size_t cap)
 {
+    lw_put_ids_k(out, LW_KIND_THREAD, ids, n, first, cap);
+}
+
+/* POSIX timer ids are unsigned (glibc's SIGEV_THREAD ids have the top bit
+ * set): never print them as negative numbers. */
+const char *lw_id_fmt(enum lw_kind k)
+{
+    return k == LW_KIND_TIMER ? "%u" : "%d";
+}
+
+void lw_put_ids_k(FILE *out, enum lw_kind k, const int *ids, size_t n, size_t first, size_t cap)
+{
     size_t i;
-    for (i = first; ids && i < n && i - first < cap; i++)
-        fprintf(out, "%s%d", i == first ? "" : ", ", ids[i]);
+    for (i = first; ids && i < n && i - first < cap; i++) {
+        fputs(i == first ? "" : ", ", out);
+        fprintf(out, lw_id_fmt(k), ids[i]);
+    }
     if (ids && i < n)
         fprintf(out, ", ... (+%zu more)", n - i);
 }

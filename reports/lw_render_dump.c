@@ -64,6 +64,35 @@ static void put_group(FILE *out, const struct lw_dump_group *g, const struct lw_
     putc('\n', out);
 }
 
+/* Sockets and fds: the program's own first, then those leakwatch did not
+ * see opened (inherited, or opened behind its back). */
+static void put_fds(FILE *out, const struct lw_dump *d)
+{
+    if (!d->nfd_entries)
+        return;
+    bool foreign_hdr = false;
+    fputs("sockets and fds:\n", out);
+    for (size_t i = 0; i < d->nfd_entries; i++) {
+        const struct lw_dump_fd *f = &d->fds[i];
+        if (f->foreign && !foreign_hdr) {
+            fputs("not seen opened (inherited, or opened behind leakwatch's back):\n", out);
+            foreign_hdr = true;
+        }
+        fprintf(out, "  fd %d ", f->fd);
+        lw_put_text(out, f->what ? f->what : "?");
+        if (f->owner) {
+            fputs(", owner ", out);
+            lw_put_text(out, f->owner);
+        }
+        if (f->verdict != LW_ST_NONE) {
+            fputs("  [", out);
+            lw_put_text(out, lw_status_name(f->verdict));
+            putc(']', out);
+        }
+        putc('\n', out);
+    }
+}
+
 static void put_node(FILE *out, const struct lw_ctx_node *c, size_t depth)
 {
     for (size_t i = 0; i < depth; i++)
@@ -155,9 +184,9 @@ int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct l
         lw_put_text(out, lw_trigger_name(d->trigger));
         fputs(" snapshot", out);
     }
-    fprintf(out, "): %zu thread%s, %zu timer%s, %zu socket%s\n\n", d->nthreads,
+    fprintf(out, "): %zu thread%s, %zu timer%s, %zu socket%s, %zu other fd%s\n\n", d->nthreads,
             d->nthreads == 1 ? "" : "s", d->ntimers, d->ntimers == 1 ? "" : "s", d->nsockets,
-            d->nsockets == 1 ? "" : "s");
+            d->nsockets == 1 ? "" : "s", d->nfds, d->nfds == 1 ? "" : "s");
     if (tree) {
         int rc = put_tree(out, d);
         if (rc)
@@ -167,6 +196,7 @@ int lw_render_dump(FILE *out, const struct lw_dump *d, bool tree, const struct l
             fputs("(no threads)\n", out);
         for (size_t i = 0; d->groups && i < d->ngroups; i++)
             put_group(out, &d->groups[i], o);
+        put_fds(out, d);
     }
     return ferror(out) ? -EIO : 0;
 }

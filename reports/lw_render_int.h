@@ -76,6 +76,9 @@ bool lw_family_adds(const struct lw_finding *f);
 void lw_put_creators(FILE *out, const struct lw_creator *c, size_t n);
 /* "4123, 4124, … (+12 more)": at most cap ids starting at index first. */
 void lw_put_ids(FILE *out, const int *ids, size_t n, size_t first, size_t cap);
+/* Same for a finding's ids: timer ids print unsigned. */
+void lw_put_ids_k(FILE *out, enum lw_kind k, const int *ids, size_t n, size_t first, size_t cap);
+const char *lw_id_fmt(enum lw_kind k); /* "%u" for timers, else "%d" */
 
 /* Frame that locates a finding in source: the model's location when the
  * analyzer set one, else the first frame with a file outside leakwatch and

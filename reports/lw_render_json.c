@@ -53,11 +53,13 @@ static void put_stack(FILE *out, const struct lw_sym_stack *st, const char *inde
     fprintf(out, "%s]", indent);
 }
 
-static void put_ids(FILE *out, const int *ids, size_t n)
+static void put_ids(FILE *out, enum lw_kind k, const int *ids, size_t n)
 {
     putc('[', out);
-    for (size_t i = 0; ids && i < n; i++)
-        fprintf(out, "%s%d", i ? ", " : "", ids[i]);
+    for (size_t i = 0; ids && i < n; i++) {
+        fputs(i ? ", " : "", out);
+        fprintf(out, lw_id_fmt(k), ids[i]);
+    }
     putc(']', out);
 }
 
@@ -75,10 +77,10 @@ static void put_finding(FILE *out, const struct lw_finding *f)
     fprintf(out, ",\n%s\"count\": %zu,\n", in, f->count);
     fprintf(out, "%s\"fails\": %s,\n", in, f->fails ? "true" : "false");
     put_key(out, in, "ids");
-    put_ids(out, f->ids, f->count);
+    put_ids(out, f->kind, f->ids, f->count);
     fputs(",\n", out);
     put_key(out, in, "tids");
-    put_ids(out, f->kind == LW_KIND_THREAD ? f->ids : NULL, f->count);
+    put_ids(out, f->kind, f->kind == LW_KIND_THREAD ? f->ids : NULL, f->count);
     fputs(",\n", out);
     put_key(out, in, "name");
     lw_put_json_str(out, f->name);
@@ -152,7 +154,7 @@ static void put_finding(FILE *out, const struct lw_finding *f)
     lw_put_json_str(out, f->detail);
     fputs(",\n", out);
     put_key(out, in, "socket");
-    if (f->kind == LW_KIND_SOCKET) {
+    if (f->kind == LW_KIND_SOCKET || f->kind == LW_KIND_FD) {
         fputs("{\"kind\": ", out);
         lw_put_json_str(out, f->sock_kind);
         fputs(", \"local\": ", out);

@@ -35,7 +35,7 @@ static const struct rule rules[] = {
      "(timer_delete, close the timerfd) when its owner finishes."},
     {LW_VERDICT_LEAKED, LW_KIND_SOCKET, "LW1003", "LeakedSocket",
      "A socket or fd outlived the scope that owned it.",
-     "The fd is still open although the context that last used it ended. Close it on every "
+     "The socket is still open although the contexts that used it ended. Close it on every "
      "path out of its owner."},
     {LW_VERDICT_UNJOINED, LW_KIND_THREAD, "LW1004", "UnjoinedThread",
      "A thread exited but was never joined or detached.",
@@ -45,6 +45,15 @@ static const struct rule rules[] = {
      "A thread is blocked on something that can never wake it.",
      "It waits on a mutex whose holder exited without unlocking it, or is part of a wait-for "
      "cycle. Fix the lock ordering or the missing unlock."},
+    {LW_VERDICT_LEAKED, LW_KIND_FD, "LW1006", "LeakedFd",
+     "A descriptor (epoll instance, eventfd, pipe, signalfd) outlived the scope that owned it.",
+     "The fd is still open although the contexts that used it ended. Close it on every path out "
+     "of its owner."},
+    {LW_VERDICT_ALIVE_AT_EXIT, LW_KIND_THREAD, "LW1007", "ThreadAliveAtExit",
+     "A thread of the process scope was still running at exit.",
+     "Nothing stopped it before the process exited (started by main, or parked on something main "
+     "owns). Stop and join it at shutdown, or leave alive_at_exit out of --fail-on for a service "
+     "that never joins its threads."},
 };
 #define NRULES (sizeof rules / sizeof rules[0])
 
@@ -148,8 +157,10 @@ static void put_result(FILE *out, const struct lw_finding *f,
     fprintf(out, "         \"properties\": {\"kind\": \"%s\", \"verdict\": \"%s\", \"count\": %zu, "
                  "\"ids\": [",
             lw_kind_name(f->kind), lw_verdict_name(f->verdict), f->count);
-    for (size_t i = 0; f->ids && i < f->count; i++)
-        fprintf(out, "%s%d", i ? ", " : "", f->ids[i]);
+    for (size_t i = 0; f->ids && i < f->count; i++) {
+        fputs(i ? ", " : "", out);
+        fprintf(out, lw_id_fmt(f->kind), f->ids[i]);
+    }
     fputs("], \"report\": ", out);
     if (nl)
         lw_put_json_str(out, nl + 1);

@@ -85,17 +85,19 @@ static void put_cause(FILE *out, const struct lw_finding *f)
 
 static void put_instances(FILE *out, const struct lw_finding *f)
 {
-    const char *what = f->kind == LW_KIND_SOCKET ? "fd" : lw_kind_name(f->kind);
-    fprintf(out, "  %s", what);
-    if (f->ids && f->count)
-        fprintf(out, " %d", f->ids[0]);
+    bool fd = f->kind == LW_KIND_SOCKET || f->kind == LW_KIND_FD;
+    fprintf(out, "  %s", fd ? "fd" : lw_kind_name(f->kind));
+    if (f->ids && f->count) {
+        putc(' ', out);
+        fprintf(out, lw_id_fmt(f->kind), f->ids[0]);
+    }
     /* A socket's name is its kind, which the address part says anyway. */
-    if (f->name && *f->name && !(f->kind == LW_KIND_SOCKET && f->sock_kind)) {
+    if (f->name && *f->name && !(fd && f->sock_kind)) {
         fputs(f->kind == LW_KIND_THREAD ? " \"" : " (", out);
         lw_put_text(out, f->name);
         fputs(f->kind == LW_KIND_THREAD ? "\"" : ")", out);
     }
-    if (f->kind == LW_KIND_SOCKET && (f->sock_kind || f->sock_local || f->sock_peer)) {
+    if (fd && (f->sock_kind || f->sock_local || f->sock_peer)) {
         fputs(" (", out);
         lw_put_text(out, f->sock_kind ? f->sock_kind : "socket");
         if (f->sock_local) {
@@ -116,7 +118,7 @@ static void put_instances(FILE *out, const struct lw_finding *f)
         fprintf(out, " and %zu more like this", f->count - 1);
         if (f->ids) {
             fprintf(out, " (%s ", f->kind == LW_KIND_THREAD ? "tids" : "ids");
-            lw_put_ids(out, f->ids, f->count, 1, IDS_CAP);
+            lw_put_ids_k(out, f->kind, f->ids, f->count, 1, IDS_CAP);
             putc(')', out);
         }
     }
@@ -242,7 +244,7 @@ static void put_short(FILE *out, const struct lw_finding *f)
     fprintf(out, " [site %s]", f->site ? f->site : "?");
     if (f->ids && f->count) {
         fprintf(out, " (%s ", f->kind == LW_KIND_THREAD ? "tids" : "ids");
-        lw_put_ids(out, f->ids, f->count, 0, IDS_CAP);
+        lw_put_ids_k(out, f->kind, f->ids, f->count, 0, IDS_CAP);
         putc(')', out);
     }
     if (f->ctx_label) {

@@ -15,12 +15,13 @@
 #include <stddef.h>
 
 /* What a finding is about (JSON "kind"). */
-#define LW_KIND_LIST(X) X(THREAD, "thread") X(TIMER, "timer") X(SOCKET, "socket")
+#define LW_KIND_LIST(X) X(THREAD, "thread") X(TIMER, "timer") X(SOCKET, "socket") X(FD, "fd")
 /* What leakwatch concluded (JSON "verdict"). */
-#define LW_VERDICT_LIST(X) X(LEAKED, "leaked") X(UNJOINED, "unjoined") X(STUCK, "stuck")
+#define LW_VERDICT_LIST(X) X(LEAKED, "leaked") X(UNJOINED, "unjoined") X(STUCK, "stuck") X(ALIVE_AT_EXIT, "alive_at_exit")
 /* A thread's state in a thread dump: the verdicts plus "parked" (waits on an
  * object a live context owns); LW_ST_NONE (0) is "no verdict". */
-#define LW_STATUS_LIST(X) X(LEAKED, "leaked") X(UNJOINED, "unjoined") X(STUCK, "stuck") X(PARKED, "parked")
+#define LW_STATUS_LIST(X)                                                                                          \
+    X(LEAKED, "leaked") X(UNJOINED, "unjoined") X(STUCK, "stuck") X(PARKED, "parked") X(ALIVE_AT_EXIT, "alive_at_exit")
 /* Blocking call families (snapshot blocked.family, JSON blocked.family). */
 #define LW_FAMILY_LIST(X)                                                                                           \
     X(COND, "cond") X(MUTEX, "mutex") X(RWLOCK, "rwlock") X(SEM, "sem") X(BARRIER, "barrier") X(JOIN, "join")     \
@@ -97,8 +98,10 @@ int lw_vocab_find(const struct lw_vocab *v, const char *w, size_t n);
 #define LW_FAIL_THREAD LW_FAIL_KIND(LW_KIND_THREAD)
 #define LW_FAIL_TIMER LW_FAIL_KIND(LW_KIND_TIMER)
 #define LW_FAIL_SOCKET LW_FAIL_KIND(LW_KIND_SOCKET)
+#define LW_FAIL_FD LW_FAIL_KIND(LW_KIND_FD)
 #define LW_FAIL_UNJOINED LW_FAIL_VERDICT(LW_VERDICT_UNJOINED)
 #define LW_FAIL_STUCK LW_FAIL_VERDICT(LW_VERDICT_STUCK)
+#define LW_FAIL_ALIVE_AT_EXIT LW_FAIL_VERDICT(LW_VERDICT_ALIVE_AT_EXIT)
 /* The bit a finding of kind k and verdict v counts under. */
 unsigned lw_fail_bit(enum lw_kind k, enum lw_verdict v);
 /* The word of bit number b (0 .. LW_FAIL_NBITS-1). */

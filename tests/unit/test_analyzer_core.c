@@ -315,15 +315,19 @@ END_TEST
 START_TEST(dump_groups_and_parked)
 {
     char *ctxs = tu_fmt("%s,%s", TU_ROOT, tu_ctx(3, 1, 5000, "exited", 3, 9));
-    char *threads = tu_fmt("%s,%s,%s,%s", tu_thr(1, "main", 1, NULL, -1, NULL),
-                           tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 6000), -1, NULL),
-                           tu_thr(11, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 7000), -1, NULL),
-                           tu_thr(12, "foreign", 1, NULL, -1, NULL));
+    /* 10 and 11 alike and both named "t10"; 13 alike but named "t13" */
+    char *t11 = tu_thr(11, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 7000), -1, NULL);
+    memcpy(strstr(t11, "\"t11\""), "\"t10\"", 5);
+    char *threads = tu_fmt("%s,%s,%s,%s,%s", tu_thr(1, "main", 1, NULL, -1, NULL),
+                           tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 6000), -1, NULL), t11,
+                           tu_thr(12, "foreign", 1, NULL, -1, NULL),
+                           tu_thr(13, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 6000), -1, NULL));
     struct lw_snapshot *s = tu_parse(tu_doc(100, "signal", 10000, ctxs, threads, NULL, NULL));
     struct lw_symbolizer *z = lw_symbolizer_new();
     struct lw_dump *d = lw_dump_build(z, s, 1000);
-    ck_assert_uint_eq(d->nthreads, 4);
-    ck_assert_uint_eq(d->ngroups, 3);  /* main, 2 parked workers, foreign */
+    ck_assert_uint_eq(d->nthreads, 5);
+    /* main, 2 parked workers, the differently named one, foreign */
+    ck_assert_uint_eq(d->ngroups, 4);
     size_t found = 0;
     for (size_t g = 0; g < d->ngroups; g++)
         if (d->groups[g].count == 2) {

@@ -141,11 +141,29 @@ END_TEST
 
 START_TEST(exit_snapshot_rules)
 {
-    /* root cancelled by process_exit 200 ms before: no grace, no parking */
+    /* root cancelled by process_exit 200 ms before: no grace. A thread of
+     * the process scope is alive_at_exit, blocked or not */
     char *ctxs = tu_fmt("%s,%s", tu_ctx(1, 0, 9800, "process_exit", 1, 1), tu_ctx(3, 1, 9800, "process_exit", 1, 10));
     ck_assert_int_eq(judge1("exit", ctxs, tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 9900), -1, NULL)),
+                     LW_ST_ALIVE_AT_EXIT);
+    ck_assert_int_eq(judge1("exit", ctxs, tu_thr(10, "tracked", 3, NULL, -1, NULL)), LW_ST_ALIVE_AT_EXIT);
+    /* its own scope (ctx 3, request 2) ended before exit began: leaked, even
+     * 200 ms before; parked on a root-owned object it is alive_at_exit;
+     * on an object of the ended request it is leaked */
+    char *ended = tu_fmt("%s,%s,%s", tu_ctx(1, 0, 9900, "process_exit", 1, 1), tu_ctx(2, 1, 9800, "exited", 2, 5),
+                         tu_ctx(3, 2, 9800, "exited", 2, 10));
+    ck_assert_int_eq(judge1("exit", ended, tu_thr(10, "tracked", 3, NULL, -1, NULL)), LW_ST_LEAKED);
+    ck_assert_int_eq(judge1("exit", ended, tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 9000), -1, NULL)),
+                     LW_ST_ALIVE_AT_EXIT);
+    ck_assert_int_eq(judge1("exit", ended, tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 2, 0, 9000), -1, NULL)),
                      LW_ST_LEAKED);
-    ck_assert_int_eq(judge1("exit", ctxs, tu_thr(10, "tracked", 3, NULL, -1, NULL)), LW_ST_LEAKED);
+    /* the target of pthread_cancel is never excused by parking */
+    char *cancelled = tu_fmt("%s,%s", tu_ctx(1, 0, 9900, "process_exit", 1, 1), tu_ctx(3, 1, 9000, "pthread_cancel", 3, 10));
+    ck_assert_int_eq(judge1("exit", cancelled, tu_thr(10, "tracked", 3, tu_blk("pthread_cond_wait", "cond", 1, 0, 9000), -1, NULL)),
+                     LW_ST_LEAKED);
+    /* exited 100 ms before exit, never joined: unjoined, no grace at exit */
+    ck_assert_int_eq(judge1("exit", ctxs, tu_thr(10, "tracked", 3, NULL, 9900, NULL)), LW_ST_UNJOINED);
+    ck_assert_int_eq(judge1("signal", TU_ROOT, tu_thr(10, "tracked", 1, NULL, 9900, NULL)), LW_ST_NONE);
     /* the main thread is never a finding */
     char *doc = tu_doc(100, "exit", 10000, ctxs, tu_thr(1, "main", 1, NULL, -1, NULL), NULL, NULL);
     struct lw_snapshot *s = tu_parse(doc);
@@ -187,9 +205,50 @@ START_TEST(timers_and_sockets)
     ck_assert_int_eq(j.timers[0], LW_ST_LEAKED);   /* owner cancelled 5 s ago */
     ck_assert_int_eq(j.timers[1], LW_ST_NONE);     /* root-owned while running */
     ck_assert_int_eq(j.sockets[0], LW_ST_LEAKED);
-    ck_assert_int_eq(j.sockets[1], LW_ST_NONE);    /* listening */
+    ck_assert_int_eq(j.sockets[1], LW_ST_LEAKED);  /* listening: no exception */
     ck_assert_int_eq(j.sockets[2], LW_ST_NONE);    /* foreign */
     ck_assert_int_eq(j.sockets[3], LW_ST_NONE);    /* root-owned */
+    lw_judgement_free(s, &j);
+    lw_snapshot_free(s);
+}
+END_TEST
+
+/* docs/design.md §2.1: a socket or fd that a live thread which is not
+ * itself a finding waits on, directly or through an epoll set, is in use;
+ * a timerfd is its timer only. */
+START_TEST(sockets_in_use_and_timerfd)
+{
+    char *sockets = "{\"fd\":9,\"kind\":\"tcp\",\"local\":\"0.0.0.0:80\",\"peer\":null,\"listening\":true,"
+                    "\"connected\":false,\"foreign\":false,\"context\":3,\"creation_stack\":null},"
+                    "{\"fd\":10,\"kind\":\"epoll\",\"local\":null,\"peer\":null,\"listening\":false,"
+                    "\"connected\":false,\"foreign\":false,\"context\":3,\"creation_stack\":null,\"registered\":[9]},"
+                    "{\"fd\":13,\"kind\":\"timerfd\",\"local\":null,\"peer\":null,\"listening\":false,"
+                    "\"connected\":false,\"foreign\":false,\"context\":3,\"creation_stack\":null,\"timer\":2},"
+                    "{\"fd\":14,\"kind\":\"eventfd\",\"local\":null,\"peer\":null,\"listening\":false,"
+                    "\"connected\":false,\"foreign\":false,\"context\":3,\"creation_stack\":null}";
+    /* a root thread (live, not a finding) waits on the epoll set */
+    char *blk = tu_fmt("{\"call\":\"epoll_wait\",\"family\":\"poll\",\"source\":\"intercepted\",\"object\":null,"
+                       "\"fd\":null,\"fds\":[10],\"object_owner\":null,\"holder_tid\":null,\"join_target_tid\":null,"
+                       "\"since_ns\":1,\"timeout_ns\":null,\"stack\":null,\"caller\":null}");
+    char *threads = tu_fmt("%s,%s", tu_thr(1, "main", 1, NULL, -1, NULL), tu_thr(11, "tracked", 1, blk, -1, NULL));
+    struct lw_snapshot *s = tu_parse(tu_doc(100, "signal", 10000, cancelled_tree(5000), threads, NULL, sockets));
+    struct lw_judgement j;
+    lw_judge(s, 1000, &j);
+    ck_assert_int_eq(j.sockets[0], LW_ST_NONE);   /* registered in the set a live thread waits on */
+    ck_assert_int_eq(j.sockets[1], LW_ST_NONE);   /* the set itself */
+    ck_assert_int_eq(j.sockets[2], LW_ST_NONE);   /* a timerfd: judged as its timer */
+    ck_assert_int_eq(j.sockets[3], LW_ST_LEAKED); /* nobody waits on it */
+    ck_assert(lw_socket_is_fd(&s->sockets[1]) && lw_socket_is_fd(&s->sockets[3]) && !lw_socket_is_fd(&s->sockets[0]));
+    ck_assert_str_eq(lw_fd_words(s->sockets[1].kind), "epoll instance");
+    lw_judgement_free(s, &j);
+    lw_snapshot_free(s);
+    /* the same wait by a leaked thread (ctx 3, ended) keeps nothing in use */
+    threads = tu_fmt("%s,%s", tu_thr(1, "main", 1, NULL, -1, NULL), tu_thr(11, "tracked", 3, blk, -1, NULL));
+    s = tu_parse(tu_doc(100, "signal", 10000, cancelled_tree(5000), threads, NULL, sockets));
+    lw_judge(s, 1000, &j);
+    ck_assert_int_eq(j.threads[1], LW_ST_LEAKED);
+    ck_assert_int_eq(j.sockets[0], LW_ST_LEAKED);
+    ck_assert_int_eq(j.sockets[1], LW_ST_LEAKED);
     lw_judgement_free(s, &j);
     lw_snapshot_free(s);
 }
@@ -240,6 +299,7 @@ Suite *lw_suite_analyzer_verdict(void)
     tcase_add_test(tc, exit_snapshot_resources);
     tcase_add_test(tc, foreign_never);
     tcase_add_test(tc, timers_and_sockets);
+    tcase_add_test(tc, sockets_in_use_and_timerfd);
     suite_add_tcase(s, tc);
     return s;
 }

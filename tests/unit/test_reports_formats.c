@@ -229,11 +229,19 @@ START_TEST(dump_groups_and_tree)
     c[1].nsockets = 1;
     /* c[3] is its own parent: a cycle must not hang or repeat */
     c[3].parent = 3;
-    struct lw_dump d = {FX_STR("snap.json"), 4100, FX_STR("/bin/svc"), LW_TRIGGER_SIGNAL, 4, g, 2, c, 5, 0, 1};
+    struct lw_dump_fd fds[2] = {
+        {7, LW_KIND_SOCKET, FX_STR("tcp 127.0.0.1:5000 -> 127.0.0.1:41234"), FX_STR("context #2 of thread 4102 (handle_request)"),
+         LW_ST_LEAKED, false},
+        {5, LW_KIND_FD, FX_STR("pipe"), NULL, LW_ST_NONE, true},
+    };
+    struct lw_dump d = {FX_STR("snap.json"), 4100, FX_STR("/bin/svc"), LW_TRIGGER_SIGNAL, 4, g, 2, c, 5, 0, 1, 0, fds, 2};
     int rc;
     char *s = fx_render_dump(&d, false, &rc);
     ck_assert_int_eq(rc, 0);
-    ck_assert_ptr_nonnull(strstr(s, "leakwatch: snap.json (pid 4100, /bin/svc, signal snapshot): 4 threads, 0 timers, 1 socket\n"));
+    ck_assert_ptr_nonnull(strstr(s, "leakwatch: snap.json (pid 4100, /bin/svc, signal snapshot): 4 threads, 0 timers, 1 socket, 0 other fds\n"));
+    /* sockets are listed, the program's own first, foreign ones apart */
+    ck_assert_ptr_nonnull(strstr(s, "sockets and fds:\n  fd 7 tcp 127.0.0.1:5000 -> 127.0.0.1:41234, owner context #2 of thread 4102 (handle_request)  [leaked]\n"
+                                    "not seen opened (inherited, or opened behind leakwatch's back):\n  fd 5 pipe\n"));
     ck_assert_ptr_nonnull(strstr(s, "3 threads @ blocked in nanosleep for 4.2 s  [leaked]\n  name \"poller\", start routine poller_main, tracked\n  tids: 4123, 4124, 4125\n  stack:\n    #0 "));
     ck_assert_ptr_nonnull(strstr(s, "1 thread @ running  [\xe2\x80\x94]\n  main\n  tids: 4100\n\n"));
     free(s);

@@ -72,6 +72,27 @@ START_TEST(worst_first_and_new_before_persisting)
 }
 END_TEST
 
+/* POSIX timer ids are unsigned (glibc's SIGEV_THREAD ids have the top bit
+ * set); kind fd reads as what the descriptor is; alive_at_exit is its own
+ * verdict. */
+START_TEST(timer_ids_unsigned_fd_and_alive_at_exit)
+{
+    struct fx x;
+    fx_init(&x);
+    x.timer_ids[0] = -2147483647, x.timer_ids[1] = 2;
+    x.r.new_findings[1].kind = LW_KIND_FD;
+    x.r.new_findings[1].title = FX_STR("epoll instance");
+    x.r.new_findings[0].verdict = LW_VERDICT_ALIVE_AT_EXIT;
+    fx_decide(&x.r, LW_FAIL_ALL);
+    char *s = text(&x.r, false, 0);
+    ck_assert_ptr_nonnull(strstr(s, "(ids 2147483649, 2)"));
+    ck_assert_ptr_null(strstr(s, "-2147483647"));
+    ck_assert_ptr_nonnull(strstr(s, "leaked fd: epoll instance"));
+    ck_assert_ptr_nonnull(strstr(s, "alive_at_exit thread"));
+    free(s);
+}
+END_TEST
+
 START_TEST(site_block_tells_the_story)
 {
     struct fx x;
@@ -345,6 +366,7 @@ Suite *lw_suite_reports_text(void)
     Suite *s = suite_create("reports_text");
     TCase *tc = tcase_create("text");
     tcase_add_test(tc, summary_line_counts_instances_by_verdict_and_kind);
+    tcase_add_test(tc, timer_ids_unsigned_fd_and_alive_at_exit);
     tcase_add_test(tc, empty_report_says_no_new_findings);
     tcase_add_test(tc, persisting_only_still_counts_them);
     tcase_add_test(tc, worst_first_and_new_before_persisting);

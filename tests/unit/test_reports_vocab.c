@@ -42,7 +42,11 @@ START_TEST(fail_on_words_follow_the_lists)
     ck_assert_int_eq(lw_fail_on_parse("all", &m, err, sizeof err), 0);
     ck_assert_uint_eq(m, LW_FAIL_ALL);
     ck_assert_int_eq(lw_fail_on_parse("thread,bogus", &m, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "unknown kind \"bogus\" (thread, timer, socket, unjoined, stuck"));
+    ck_assert_ptr_nonnull(strstr(err, "unknown kind \"bogus\" (thread, timer, socket, fd, unjoined, stuck, alive_at_exit"));
+    ck_assert_int_eq(lw_fail_on_parse("fd,alive_at_exit", &m, err, sizeof err), 0);
+    ck_assert_uint_eq(m, LW_FAIL_FD | LW_FAIL_ALIVE_AT_EXIT);
+    ck_assert_uint_eq(lw_fail_bit(LW_KIND_FD, LW_VERDICT_LEAKED), LW_FAIL_FD);
+    ck_assert_uint_eq(lw_fail_bit(LW_KIND_THREAD, LW_VERDICT_ALIVE_AT_EXIT), LW_FAIL_ALIVE_AT_EXIT);
     /* every kind and every non-leaked verdict has a word and its own bit */
     unsigned seen = 0;
     for (unsigned b = 0; b < LW_FAIL_NBITS; b++) {

@@ -25,9 +25,12 @@ static void diff_usage(FILE *f)
             "  --format=FMT          %s (default text; md = markdown)\n"
             "  --pprof-stack=WHICH   pprof samples' stack: creation (default) or blocked\n"
             "  --grace=MS            a scope must have ended at least MS ago (default 1000)\n"
-            "  --suppressions=FILE   thread:GLOB, timer:GLOB, socket:GLOB, top:GLOB lines\n"
-            "  --fail-on=KINDS       comma list of thread,timer,socket,unjoined,stuck, all or none\n"
-            "                        (default all)\n"
+            "  --suppressions=FILE   thread:GLOB, timer:GLOB, socket:GLOB, fd:GLOB, top:GLOB lines\n"
+            "  --no-default-suppressions\n"
+            "                        do not apply the shipped list of runtime-owned threads\n"
+            "                        (OpenMP, OpenBLAS, GLib, libuv, allocator threads)\n"
+            "  --fail-on=KINDS       comma list of thread,timer,socket,fd,unjoined,stuck,\n"
+            "                        alive_at_exit, all or none (default all)\n"
             "  --baseline=FILE       accepted sites: KIND:SITE [owner=NAME] [expires=YYYY-MM-DD] [# why]\n"
             "  --write-baseline=FILE write the new findings as a baseline (with --force to overwrite)\n"
             "  -o, --output=FILE     write the report to FILE instead of standard output\n"
@@ -41,7 +44,7 @@ static void diff_usage(FILE *f)
 
 enum {
     OPT_FORMAT = 256, OPT_GRACE, OPT_SUPP, OPT_FAIL_ON, OPT_BASELINE, OPT_WRITE_BASELINE, OPT_FORCE, OPT_COLOR,
-    OPT_MAX_FRAMES, OPT_MAX_INPUT, OPT_HELP, OPT_VERSION, OPT_TREE, OPT_PPROF_STACK,
+    OPT_MAX_FRAMES, OPT_MAX_INPUT, OPT_HELP, OPT_VERSION, OPT_TREE, OPT_PPROF_STACK, OPT_NO_DEFAULT_SUPP,
 };
 
 #define LW_MAX_GRACE_MS (86400000LL * 365)
@@ -63,6 +66,7 @@ int lw_cmd_diff(int argc, char **argv)
         {"format", required_argument, 0, OPT_FORMAT},
         {"grace", required_argument, 0, OPT_GRACE},
         {"suppressions", required_argument, 0, OPT_SUPP},
+        {"no-default-suppressions", no_argument, 0, OPT_NO_DEFAULT_SUPP},
         {"fail-on", required_argument, 0, OPT_FAIL_ON},
         {"baseline", required_argument, 0, OPT_BASELINE},
         {"write-baseline", required_argument, 0, OPT_WRITE_BASELINE},
@@ -82,7 +86,7 @@ int lw_cmd_diff(int argc, char **argv)
     const char *color = "auto";
     long long grace = 1000, max_frames = 0, max_mb = LW_CLI_MAX_INPUT_MB;
     unsigned fail_on = LW_FAIL_ALL;
-    bool force = false;
+    bool force = false, default_supp = true;
     char err[1024];
     int c;
     opterr = 0;
@@ -91,6 +95,7 @@ int lw_cmd_diff(int argc, char **argv)
         case OPT_FORMAT: format = optarg; break;
         case OPT_GRACE: grace = lw_num("--grace", optarg, LW_MAX_GRACE_MS); break;
         case OPT_SUPP: supp_path = optarg; break;
+        case OPT_NO_DEFAULT_SUPP: default_supp = false; break;
         case OPT_FAIL_ON:
             if (lw_fail_on_parse(optarg, &fail_on, err, sizeof err) < 0)
                 lw_die(LW_EXIT_USAGE, "--fail-on: %s", err);
@@ -141,6 +146,8 @@ int lw_cmd_diff(int argc, char **argv)
 
     if (supp_path && lw_supp_load(&supp, supp_path, err, sizeof err) < 0)
         lw_die(LW_EXIT_USAGE, "%s", err);
+    if (default_supp && lw_supp_load_default(&supp, err, sizeof err) < 0)
+        lw_die(LW_EXIT_USAGE, "%s", err);
     if (base_path && lw_baseline_load(&base, base_path, today, err, sizeof err) < 0)
         lw_die(LW_EXIT_USAGE, "%s", err);
     /* The output is opened before the work: an unwritable -o, or -o naming
@@ -156,7 +163,7 @@ int lw_cmd_diff(int argc, char **argv)
     struct lw_diff_opts o = {
         .grace_ms = grace,
         .fail_on = fail_on,
-        .supp = supp_path ? &supp : NULL,
+        .supp = supp.n ? &supp : NULL,
         .baseline = base_path ? &base : NULL,
     };
     r = lw_diff(z, before, after, &o);

@@ -41,10 +41,14 @@ static void gate_usage(FILE *f)
             "exit snapshots and prints one report on stderr. gate-report does the second\n"
             "half over the snapshots a run left in DIR.\n\n"
             "options (all checked before CMD starts):\n"
-            "  --suppressions=FILE   suppression lines (thread:GLOB, timer:, socket:, top:)\n"
+            "  --suppressions=FILE   suppression lines (thread:GLOB, timer:, socket:, fd:, top:)\n"
+            "  --no-default-suppressions\n"
+            "                        do not apply the shipped list of runtime-owned threads\n"
             "  --baseline=FILE       accepted sites (KIND:SITE [owner=..] [expires=YYYY-MM-DD])\n"
             "  --grace=MS            grace period of the verdicts (default 1000)\n"
-            "  --fail-on=LIST        thread,timer,socket,unjoined,stuck, all or none (default: all)\n"
+            "  --fail-on=LIST        thread,timer,socket,fd,unjoined,stuck,alive_at_exit, all or\n"
+            "                        none (default: all; a service that never joins its threads\n"
+            "                        at shutdown leaves out alive_at_exit)\n"
             "  --format=FMT -o FILE  also write a report covering every process:\n"
             "                        %s (-o alone: junit)\n"
             "  --keep=DIR            keep the snapshots in DIR (created if needed; must be empty)\n"
@@ -69,20 +73,21 @@ struct gate_opts {
     size_t nkv;
     long long grace, exitcode, max_mb;
     unsigned fail_on;
-    bool verbose;
+    bool verbose, no_default_supp;
     struct lw_suppressions supp;
     struct lw_baseline base;
     const struct lw_format_info *fmt;
     struct lw_out out;
 };
 
-enum { G_SUPP = 256, G_BASE, G_GRACE, G_FAIL_ON, G_FORMAT, G_KEEP, G_OPT, G_EXITCODE, G_MAXIN, G_HELP, G_VERSION };
+enum { G_SUPP = 256, G_NO_DEFAULT_SUPP, G_BASE, G_GRACE, G_FAIL_ON, G_FORMAT, G_KEEP, G_OPT, G_EXITCODE, G_MAXIN, G_HELP, G_VERSION };
 
 /* Parses and checks every option; returns the index of the first operand. */
 static int parse(int argc, char **argv, struct gate_opts *o, bool run)
 {
     static const struct option longopts[] = {
         {"suppressions", required_argument, 0, G_SUPP}, {"baseline", required_argument, 0, G_BASE},
+        {"no-default-suppressions", no_argument, 0, G_NO_DEFAULT_SUPP},
         {"grace", required_argument, 0, G_GRACE},       {"fail-on", required_argument, 0, G_FAIL_ON},
         {"format", required_argument, 0, G_FORMAT},     {"output", required_argument, 0, 'o'},
         {"keep", required_argument, 0, G_KEEP},         {"opt", required_argument, 0, G_OPT},
@@ -103,6 +108,7 @@ static int parse(int argc, char **argv, struct gate_opts *o, bool run)
     while ((c = getopt_long(argc, argv, "+o:vh", longopts, NULL)) != -1) {
         switch (c) {
         case G_SUPP: o->supp_path = optarg; break;
+        case G_NO_DEFAULT_SUPP: o->no_default_supp = true; break;
         case G_BASE: o->base_path = optarg; break;
         case G_GRACE: o->grace = lw_num("--grace", optarg, 86400000LL * 365); break;
         case G_FAIL_ON:
@@ -155,6 +161,8 @@ static int parse(int argc, char **argv, struct gate_opts *o, bool run)
     lw_today(today);
     if (o->supp_path && lw_supp_load(&o->supp, o->supp_path, err, sizeof err) < 0)
         lw_die(LW_EXIT_USAGE, "--suppressions: %s", err);
+    if (!o->no_default_supp && lw_supp_load_default(&o->supp, err, sizeof err) < 0)
+        lw_die(LW_EXIT_USAGE, "%s", err);
     if (o->base_path && lw_baseline_load(&o->base, o->base_path, today, err, sizeof err) < 0)
         lw_die(LW_EXIT_USAGE, "--baseline: %s", err);
     return optind;
@@ -239,7 +247,7 @@ static void report_dir(const char *dir, struct gate_opts *o, struct lw_gate *g, 
         struct lw_symbolizer *z = lw_symbolizer_new();
         struct lw_diff_opts d = {.grace_ms = o->grace,
                                  .fail_on = o->fail_on,
-                                 .supp = o->supp_path ? &o->supp : NULL,
+                                 .supp = o->supp.n ? &o->supp : NULL,
                                  .baseline = o->base_path ? &o->base : NULL};
         struct lw_report *r = lw_diff(z, before, after, &d);
         lw_symbolizer_free(z);

@@ -3,9 +3,18 @@
 # C program (cli/): build/leakwatch finds build/libleakwatch.so beside
 # itself, exactly as an installed copy finds $(PREFIX)/lib/leakwatch.
 
+# The default suppression list (runtime-owned threads, docs/design.md §1.3)
+# beside the commands, where leakwatch diff and gate look for it.
+$(BUILD)/default.supp: suppressions/default.supp
+	@mkdir -p $(dir $@)
+	install -m 644 $< $@
+
+ALL_TARGETS += $(BUILD)/default.supp
+
 # ---- install -------------------------------------------------------------
 # Layout: $(PREFIX)/bin/leakwatch, and leakwatch-{gate,diff,show} linked to it
 #         $(PREFIX)/lib/leakwatch/libleakwatch.so
+#         $(PREFIX)/share/leakwatch/default.supp (runtime-owned threads)
 #         $(PREFIX)/include/leakwatch.h, $(PREFIX)/lib/pkgconfig/leakwatch.pc
 #         $(PREFIX)/share/man/man1/*.1, man7/libleakwatch.7
 INSTALL_BIN   := $(DESTDIR)$(PREFIX)/bin
@@ -13,6 +22,7 @@ INSTALL_LIB   := $(DESTDIR)$(PREFIX)/lib/leakwatch
 INSTALL_INC   := $(DESTDIR)$(PREFIX)/include
 INSTALL_PC    := $(DESTDIR)$(PREFIX)/lib/pkgconfig
 INSTALL_MAN   := $(DESTDIR)$(PREFIX)/share/man
+INSTALL_SHARE := $(DESTDIR)$(PREFIX)/share/leakwatch
 
 $(BUILD)/leakwatch.pc: scripts/leakwatch.pc.in Makefile
 	@mkdir -p $(dir $@)
@@ -24,6 +34,8 @@ install: all $(BUILD)/leakwatch.pc
 	install -m 755 $(BUILD)/leakwatch $(INSTALL_BIN)/
 	for l in $(CLI_LINKS); do ln -sf leakwatch $(INSTALL_BIN)/$$l; done
 	install -m 644 $(BUILD)/libleakwatch.so $(INSTALL_LIB)/
+	install -d $(INSTALL_SHARE)
+	install -m 644 $(BUILD)/default.supp $(INSTALL_SHARE)/
 	install -m 644 include/leakwatch.h $(INSTALL_INC)/
 	install -m 644 $(BUILD)/leakwatch.pc $(INSTALL_PC)/
 	install -m 644 man/leakwatch.1 man/leakwatch-diff.1 man/leakwatch-gate.1 $(INSTALL_MAN)/man1/

@@ -30,7 +30,8 @@ fi
 for f in bin/leakwatch bin/leakwatch-gate bin/leakwatch-diff bin/leakwatch-show \
   lib/leakwatch/libleakwatch.so \
   include/leakwatch.h lib/pkgconfig/leakwatch.pc share/man/man1/leakwatch.1 \
-  share/man/man1/leakwatch-diff.1 share/man/man1/leakwatch-gate.1 share/man/man7/libleakwatch.7; do
+  share/man/man1/leakwatch-diff.1 share/man/man1/leakwatch-gate.1 share/man/man7/libleakwatch.7 \
+  share/leakwatch/default.supp; do
   if [ -f "$P/$f" ]; then ok "installed $f"; else bad "missing $f"; fi
 done
 

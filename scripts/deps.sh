@@ -28,6 +28,7 @@ python3-jsonschema
 cmake
 shellcheck
 cppcheck
+libglib2.0-dev
 libuv1-dev
 '
 

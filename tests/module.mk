@@ -29,6 +29,7 @@ $(eval $(call lw_unit_runner,analyzer,$$(ANALYZER_LIB_SRCS) $$(REPORTS_SRCS),$$(
 $(eval $(call lw_unit_runner,reports,$$(REPORTS_SRCS),$$(REPORTS_LDLIBS)))
 -include tests/e2e/sockets/module.mk
 -include tests/formats/module.mk
+-include tests/e2e/verdict/module.mk
 -include tests/torture/module.mk
 -include tests/e2e/channel/module.mk
 -include tests/transparency/module.mk

@@ -103,6 +103,7 @@ struct lw_options {
     int exit_grace_ms;
     int signo;
     int interval_ms;
+    int interval_keep;
     int stack_depth;
     char log[LW_PATH_MAX];
     int quiet;

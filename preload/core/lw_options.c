@@ -39,6 +39,8 @@ static const struct lw_opt_def lw_opt_table[] = {
      "snapshot signal (name or number, 0 = none)"},
     {"interval_ms", LW_OT_INT, OFF(interval_ms), "0", 0, 86400000,
      "periodic snapshots every N ms (0 = off)"},
+    {"interval_keep", LW_OT_INT, OFF(interval_keep), "0", 0, 10000,
+     "keep only this image's newest N interval snapshots (0 = keep all)"},
     {"stack_depth", LW_OT_INT, OFF(stack_depth), "32", 1, LW_MAX_DEPTH,
      "frames kept per stack (max 128)"},
     {"log", LW_OT_STR, OFF(log), "stderr", 0, 0, "where leakwatch's messages go (stderr or a path)"},

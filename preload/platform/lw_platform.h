@@ -39,6 +39,8 @@ ssize_t lw_sys_read(int fd, void *buf, size_t n);
 int lw_sys_write_all(int fd, const void *buf, size_t n); /* 0 or -errno */
 int lw_sys_close(int fd);
 int lw_sys_unlink(const char *path);
+/* device and inode of path (not following a final symlink): 0 or -errno */
+int lw_sys_file_id(const char *path, uint64_t *dev, uint64_t *ino);
 int lw_sys_rename_noreplace(const char *from, const char *to); /* 0 or -errno */
 int lw_sys_pipe(int fds[2]);
 /* fd moved above the program's usual range (close-on-exec); fd itself when

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -149,6 +150,17 @@ int lw_sys_close(int fd)
 int lw_sys_unlink(const char *path)
 {
     return (int)lw_sys(SYS_unlinkat, AT_FDCWD, path, 0);
+}
+
+int lw_sys_file_id(const char *path, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    long r = lw_sys6(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, AT_SYMLINK_NOFOLLOW, 0, 0);
+    if (r < 0)
+        return (int)r;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
 }
 
 /* renameat2(RENAME_NOREPLACE) never replaces an existing file; file systems

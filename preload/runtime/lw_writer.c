@@ -453,8 +453,10 @@ static void *lw_writer_main(void *arg)
             reopen_wait = lw_ctl_open() == -EAGAIN;
         }
         if (interval && lw_now_ns() >= next) {
-            if (atomic_load(&lw_exit_state) == 0)
-                lw_snapshot_write(LW_TRIG_INTERVAL, NULL);
+            char done[LW_PATH_MAX];
+            if (atomic_load(&lw_exit_state) == 0 &&
+                lw_snapshot_write_path(LW_TRIG_INTERVAL, NULL, done, sizeof done) == 0)
+                lw_rotate_interval(done);
             next += interval;
             if (next < lw_now_ns())
                 next = lw_now_ns() + interval;

@@ -60,6 +60,9 @@ enum { LW_TRIG_START, LW_TRIG_EXIT, LW_TRIG_SIGNAL, LW_TRIG_API, LW_TRIG_INTERVA
 int lw_snapshot_write(int trigger, const char *path);
 /* Same, and the path written (or that could not be) into out ("" if none). */
 int lw_snapshot_write_path(int trigger, const char *path, char *out, size_t n);
+/* An interval snapshot at path was written: remember it and remove the
+ * oldest one past lw_opt.interval_keep (lw_rotate.c; writer thread only). */
+void lw_rotate_interval(const char *path);
 /* Expand the output pattern for sequence `seq` into out. */
 int lw_expand_output(const char *pat, uint64_t seq, char *out, size_t n);
 struct lw_json *lw_json_open(int fd);

@@ -495,6 +495,43 @@ def signal_and_interval_triggers():
 
 
 @test
+def interval_keep_bounds_files():
+    """interval_keep=3 keeps the newest three interval snapshots; start and
+    exit snapshots stay, and a file the user put in place of an old snapshot
+    (same name, another inode) is never removed."""
+    d = f"{TMP}/keep"
+    os.mkdir(d)
+    p = subprocess.Popen([FIX, "sleep", "1500"], cwd=d, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, LD_PRELOAD=LIB, LEAKWATCH_OPTIONS=(
+                             f"output={d}/s-%n.json:at_start=1:at_exit=1:interval_ms=50:interval_keep=3")))
+    try:
+        check(p.stdout.readline().strip() == "ready", "fixture ready")
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(f"{d}/s-2.json"):
+            time.sleep(0.01)
+        check(os.path.exists(f"{d}/s-2.json"), "first interval snapshot")
+        with open(f"{d}/user.tmp", "w") as f:
+            f.write("the user's own file\n")
+        os.replace(f"{d}/user.tmp", f"{d}/s-2.json")
+        check(p.wait(timeout=30) == 0, "fixture exit status")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    trig = {}
+    for f in glob.glob(f"{d}/s-*.json"):
+        if os.path.basename(f) == "s-2.json":
+            continue
+        trig[int(f.split("-")[-1][:-5])] = load(f)["trigger"]
+    check(open(f"{d}/s-2.json").read() == "the user's own file\n", "the user's file was kept")
+    iv = sorted(n for n, t in trig.items() if t == "interval")
+    check(len(iv) == 3, f"interval snapshots kept: {iv}")
+    last = max(trig)
+    check(trig[last] == "exit" and trig.get(1) == "start", f"start and exit kept: {trig}")
+    check(iv == [last - 3, last - 2, last - 1], f"the newest kept: {iv}, exit {last}")
+
+
+@test
 def sigterm_exit_snapshot():
     d = f"{TMP}/term"
     os.mkdir(d)

@@ -94,6 +94,28 @@ struct lw_wait_info {
 uintptr_t lw_wait_begin(const struct lw_wait_info *wi);
 void lw_wait_end(uintptr_t token);
 
+/* Complete blocked stacks (docs/design.md §3.6). The first wait at a call
+ * site records only the caller frame; a hook whose wait can be split waits
+ * at most LW_STACK_AFTER_NS first and, if that expires, calls
+ * lw_wait_complete (directly, from the hook: the unwind starts there)
+ * before it waits on. */
+/* About 100 ms, but not a round figure: the thread is briefly awake at
+ * the split, and since Linux 6.4 a process-wide signal (an itimer's
+ * SIGALRM) goes to a thread of the process that is running when it is
+ * sent; a split that coincided with a program's own 100 ms timer changed
+ * which thread took its signal (tests/e2e/sockets sendsem, 1 run in 3). */
+#define LW_STACK_AFTER_NS 113000000LL
+/* lw_wait_lazy(tok) (below, with the thread record): tok's wait is at a
+ * site whose blocked stack is the caller frame alone */
+/* Unwinds the whole blocked stack into the active wait's record. resumed:
+ * the hook returns to the program as a wake-up (a condition variable's
+ * spurious wake-up) and the program's next wait at the same site continues
+ * this one (same start time, not counted as a wake-up). */
+void lw_wait_complete(uintptr_t token, bool resumed);
+/* lim = now on clk + LW_STACK_AFTER_NS; false when the call's own deadline
+ * abs (NULL: none) is earlier or invalid (then the call is not split). */
+bool lw_wait_split(clockid_t clk, const struct timespec *abs, struct timespec *lim);
+
 /* ---- options (lw_options.c) ---- */
 #define LW_PATH_MAX 512
 struct lw_options {
@@ -237,6 +259,10 @@ struct lw_thread {
     } bsite[2];
     int bslot;
     uint32_t bunwinds; /* full unwinds done for blocked stacks */
+    /* a split wait returned to the program as a wake-up (lw_wait_complete
+     * resumed): its next wait at the same site and object continues it */
+    int bresume;
+    uintptr_t bresume_ip, bresume_obj;
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
     int cstack_n;
     uintptr_t stacks[]; /* creation stack [depth], blocked stack slots 0 and 1 [depth] each */
@@ -248,6 +274,15 @@ static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
 static inline uintptr_t *lw_thread_bstack(struct lw_thread *t, int slot)
 {
     return t->stacks + (1 + slot) * lw_stack_depth();
+}
+/* The wait that began with token is at a call site whose blocked stack is
+ * the caller frame alone: the hook may split it (docs/design.md §3.6).
+ * lw_wait_begin sets the token's low bit then, so every hooked wait asks
+ * with one test. */
+#define LW_TOK_LAZY 1u /* a wait token's low bit (records are 64-byte aligned) */
+static inline bool lw_wait_lazy(uintptr_t token)
+{
+    return token & LW_TOK_LAZY;
 }
 /* A started thread writes its own tid after its record was published;
  * snapshots read it concurrently (0 = not started yet). */

@@ -381,6 +381,26 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
     LW_SEQ_WR(t->b.nstack, s->n);
 }
 
+static inline void lw_unbump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1, memory_order_relaxed);
+}
+
+/* A wait after a split condition wait returned as a spurious wake-up: at
+ * the same site and object it continues that wait. Returns its start time
+ * (0: another wait) and takes back the counts the caller is about to add. */
+static __attribute__((noinline, cold)) uint64_t lw_wait_resumed(struct lw_thread *t, uintptr_t ip,
+                                                               uintptr_t obj, lw_ctx_id cur)
+{
+    t->bresume = 0;
+    if (t->bresume_ip != ip || t->bresume_obj != obj)
+        return 0;
+    lw_unbump(&t->waits);
+    if (cur && lw_ctx_cancelled(cur))
+        lw_unbump(&t->wakes_since_cancel);
+    return t->b.since_ns ? t->b.since_ns : 1;
+}
+
 /* Both entry points inline the body so the stack always holds exactly one
  * leakwatch frame plus the hook above the program's caller. Only the
  * thread itself writes its record here: plain stores, no locked
@@ -400,16 +420,23 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
      * siglongjmp (this frame is not deeper: the old state is stale). */
     if (t->blocked && sp < t->b_sp)
         return 0;
+    uintptr_t ip = (uintptr_t)wi->caller;
     lw_ctx_id cur = lw_thread_current_ctx(t, NULL);
     lw_bump(&t->waits);
     if (cur && lw_ctx_cancelled(cur))
         lw_bump(&t->wakes_since_cancel);
-    uintptr_t ip = (uintptr_t)wi->caller;
+    /* the program's wait again after a split condition wait returned to it
+     * (docs/design.md §3.6): the same wait (start time kept), not a
+     * wake-up (the counts just added are taken back). Rare: one test. */
+    uint64_t since = 0;
+    if (LW_UNLIKELY(t->bresume))
+        since = lw_wait_resumed(t, ip, wi->object, cur);
     lw_seq_begin(t);
     /* the usual cases inline: the same site again, or the other cached
      * site of a two-wait loop (poll then recv) */
     int slot = t->bslot;
     const struct lw_bsite *bs = &t->bsite[slot];
+    uintptr_t lazy = 0; /* the token says whether the site's stack is partial */
     if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp)) {
         bs = &t->bsite[1 - slot];
         if (LW_LIKELY(bs->full && bs->ip == ip && bs->sp == sp)) {
@@ -417,6 +444,7 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
             LW_SEQ_WR(t->b.nstack, bs->n);
         } else {
             lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
+            lazy = t->bsite[t->bslot & 1].full ? 0 : LW_TOK_LAZY;
         }
     }
     LW_SEQ_WR(t->b.call, wi->call);
@@ -434,13 +462,13 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     LW_SEQ_WR(t->b.owner, wi->owner);
     LW_SEQ_WR(t->b.holder_tid, holder_tid);
     LW_SEQ_WR(t->b.join_tid, join_tid);
-    LW_SEQ_WR(t->b.since_ns, lw_now_coarse_ns());
+    LW_SEQ_WR(t->b.since_ns, LW_LIKELY(!since) ? lw_now_coarse_ns() : since);
     LW_SEQ_WR(t->b.timeout_ns, wi->timeout_ns);
     LW_SEQ_WR(t->b.deadline_clk, wi->deadline_clk);
     t->b_sp = sp;
     LW_SEQ_WR(t->blocked, 1);
     lw_seq_end(t);
-    return (uintptr_t)t;
+    return (uintptr_t)t | lazy;
 }
 
 __attribute__((noinline)) uintptr_t lw_wait_begin2(const struct lw_wait_info *wi, int holder_tid,
@@ -454,11 +482,79 @@ __attribute__((noinline)) uintptr_t lw_wait_begin(const struct lw_wait_info *wi)
     return lw_wait_begin_impl(wi, 0, 0);
 }
 
+bool lw_wait_split(clockid_t clk, const struct timespec *abs, struct timespec *lim)
+{
+    if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000))
+        return false; /* the real call reports EINVAL */
+    if (clock_gettime(clk, lim) != 0)
+        return false;
+    lim->tv_sec += LW_STACK_AFTER_NS / 1000000000;
+    lim->tv_nsec += LW_STACK_AFTER_NS % 1000000000;
+    if (lim->tv_nsec >= 1000000000) {
+        lim->tv_sec++;
+        lim->tv_nsec -= 1000000000;
+    }
+    return !abs || abs->tv_sec > lim->tv_sec ||
+           (abs->tv_sec == lim->tv_sec && abs->tv_nsec > lim->tv_nsec);
+}
+
+/* The split wait's first part expired: the thread has been blocked at this
+ * site for LW_STACK_AFTER_NS, so the stack nobody had paid for at the
+ * first wait is worth one unwind now. Walked into a local array (the
+ * snapshot must not see the sequence odd for the whole walk: it would give
+ * up and miss the blocked thread), then copied into the active slot. The
+ * walk starts in the hook; frames above the program's caller (the hook's
+ * helpers) are dropped by finding the caller's address. Runs on the
+ * blocked thread, inside its wait, with the recursion guard held and errno
+ * saved (libunwind may call hooked names and set errno). */
+__attribute__((noinline)) void lw_wait_complete(uintptr_t token, bool resumed)
+{
+    struct lw_thread *t = (struct lw_thread *)(token & ~(uintptr_t)LW_TOK_LAZY);
+    if (!t || t != lw_self || !t->blocked)
+        return;
+    int slot = t->bslot & 1;
+    struct lw_bsite *s = &t->bsite[slot];
+    if (!s->full) {
+        uintptr_t frames[LW_MAX_DEPTH + 8];
+        int depth = lw_stack_depth();
+        int saved = errno;
+        lw_tls_guard = 1;
+        int n = lw_stack_capture_walk(frames, depth + 8 < LW_MAX_DEPTH + 8 ? depth + 8 : LW_MAX_DEPTH + 8,
+                                      1); /* + us */
+        lw_tls_guard = 0;
+        errno = saved;
+        t->bunwinds++;
+        int k = 0;
+        while (k < n && frames[k] != s->ip)
+            k++;
+        if (k == n) /* the caller is not where it was expected: keep all */
+            k = 0;
+        n -= k;
+        if (n > depth)
+            n = depth;
+        if (n > 1) { /* else: fork gate closed or no unwind info; keep the caller */
+            uintptr_t *dst = lw_thread_bstack(t, slot);
+            lw_seq_begin(t);
+            for (int i = 0; i < n; i++)
+                LW_SEQ_WR(dst[i], frames[k + i]);
+            s->n = n;
+            s->full = 1;
+            LW_SEQ_WR(t->b.nstack, n);
+            lw_seq_end(t);
+        }
+    }
+    if (resumed) {
+        t->bresume = 1;
+        t->bresume_ip = s->ip;
+        t->bresume_obj = t->b.object;
+    }
+}
+
 void lw_wait_end(uintptr_t token)
 {
     if (!token)
         return;
-    struct lw_thread *t = (struct lw_thread *)token;
+    struct lw_thread *t = (struct lw_thread *)(token & ~(uintptr_t)LW_TOK_LAZY);
     if (t != lw_self)
         return; /* the record went away (exit inside the wait) */
     lw_seq_begin(t);

@@ -154,11 +154,29 @@ LW_EXPORT void pthread_exit(void *ret)
         errno = e_;                                                                       \
     } while (0)
 
+/* -1 (never a pthread result): expired or not split, the hook joins */
+static __attribute__((noinline, cold)) int lw_join_split(uintptr_t tok, pthread_t thr, void **ret)
+{
+    struct timespec lim;
+    if (!LW_REAL(pthread_clockjoin_np) || !lw_wait_split(CLOCK_MONOTONIC, NULL, &lim))
+        return -1;
+    int rc = LW_REAL(pthread_clockjoin_np)(thr, ret, CLOCK_MONOTONIC, &lim);
+    if (rc != ETIMEDOUT)
+        return rc;
+    lw_wait_complete(tok, false);
+    return -1;
+}
+
 LW_EXPORT int pthread_join(pthread_t thr, void **ret)
 {
     LW_ENSURE(pthread_join);
     LW_JOIN_BEGIN("pthread_join", -1);
-    int rc = lw_real_pthread_join(thr, ret);
+    /* split (docs/design.md §3.6): the thread's exit is kept in its
+     * descriptor, so joining again after the first part expired loses
+     * nothing; ETIMEDOUT from it never reaches the caller */
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_join_split(tok, thr, ret) : -1;
+    if (rc == -1)
+        rc = lw_real_pthread_join(thr, ret);
     LW_JOIN_END();
     return rc;
 }

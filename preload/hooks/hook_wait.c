@@ -14,11 +14,14 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define LW_CALLER __builtin_return_address(0)
+/* split paths (docs/design.md §3.6): off the ordinary wait path */
+#define LW_COLD __attribute__((noinline, cold))
 #define LW_UNPAREN(...) __VA_ARGS__
 
 /* A wait's timeout as recorded: relative ns (clk 0), or for a call given a
@@ -126,11 +129,60 @@ static inline clockid_t lw_cond_clock(const pthread_cond_t *c)
 #endif
 }
 
+/* A split condition wait (docs/design.md §3.6) whose first part expired
+ * does not wait again: a signal sent between the expiry and a second wait
+ * (by a thread that signals after unlocking, or one that changed the
+ * predicate before this thread got the mutex back) would be lost and a
+ * correct program would hang. It returns 0 instead, with the mutex held —
+ * a spurious wake-up, which POSIX allows and every correct caller handles
+ * by checking its predicate and waiting again (that next wait continues
+ * this one in the record). Once per site per thread: the site's stack is
+ * then complete and later waits there are not split. */
+static int lw_cond_split(uintptr_t tok, int rc)
+{
+    if (rc != ETIMEDOUT)
+        return rc;
+    lw_wait_complete(tok, true);
+    return 0;
+}
+
+/* The split forms, out of line and cold (the usual wait pays only the
+ * inlined lazy check); -1 (never a pthread result): not split, the hook
+ * makes the real call. */
+static LW_COLD int lw_cond_wait_split(uintptr_t tok, pthread_cond_t *c, pthread_mutex_t *m)
+{
+    struct timespec lim;
+    if (!LW_REAL(pthread_cond_clockwait) || !lw_wait_split(CLOCK_MONOTONIC, NULL, &lim))
+        return -1;
+    return lw_cond_split(tok, LW_REAL(pthread_cond_clockwait)(c, m, CLOCK_MONOTONIC, &lim));
+}
+
+/* the split limit is on the condition variable's own clock */
+static LW_COLD int lw_cond_timedwait_split(uintptr_t tok, pthread_cond_t *c, pthread_mutex_t *m,
+                                           const struct timespec *abs)
+{
+    struct timespec lim;
+    if (!lw_wait_split(lw_cond_clock(c), abs, &lim))
+        return -1;
+    return lw_cond_split(tok, lw_real_pthread_cond_timedwait(c, m, &lim));
+}
+
+static LW_COLD int lw_cond_clockwait_split(uintptr_t tok, pthread_cond_t *c, pthread_mutex_t *m,
+                                           clockid_t clk, const struct timespec *abs)
+{
+    struct timespec lim;
+    if (!lw_wait_split(clk, abs, &lim))
+        return -1;
+    return lw_cond_split(tok, lw_real_pthread_cond_clockwait(c, m, clk, &lim));
+}
+
 LW_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     LW_ENSURE(pthread_cond_wait);
     uintptr_t tok = lw_active() ? lw_wait("pthread_cond_wait", "cond", c, LW_TMO_NONE, 0, LW_CALLER) : 0;
-    int rc = lw_real_pthread_cond_wait(c, m);
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_cond_wait_split(tok, c, m) : -1;
+    if (rc == -1)
+        rc = lw_real_pthread_cond_wait(c, m);
     lw_wait_done(tok);
     return rc;
 }
@@ -142,7 +194,9 @@ LW_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
     uintptr_t tok = lw_active() ? lw_wait("pthread_cond_timedwait", "cond", c,
                                           lw_deadline(lw_cond_clock(c), abs), 0, LW_CALLER)
                                 : 0;
-    int rc = lw_real_pthread_cond_timedwait(c, m, abs);
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_cond_timedwait_split(tok, c, m, abs) : -1;
+    if (rc == -1)
+        rc = lw_real_pthread_cond_timedwait(c, m, abs);
     lw_wait_done(tok);
     return rc;
 }
@@ -156,7 +210,9 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
     uintptr_t tok = lw_active() ? lw_wait("pthread_cond_clockwait", "cond", c, lw_deadline(clk, abs),
                                           0, LW_CALLER)
                                 : 0;
-    int rc = lw_real_pthread_cond_clockwait(c, m, clk, abs);
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_cond_clockwait_split(tok, c, m, clk, abs) : -1;
+    if (rc == -1)
+        rc = lw_real_pthread_cond_clockwait(c, m, clk, abs);
     lw_wait_done(tok);
     return rc;
 }
@@ -188,6 +244,49 @@ LW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 LW_WAKE_HOOK(pthread_cond_signal, pthread_cond_t)
 LW_WAKE_HOOK(pthread_cond_broadcast, pthread_cond_t)
 LW_WAKE_HOOK(sem_post, sem_t)
+
+/* Split waits on everything but condition variables (docs/design.md
+ * §3.6): the state they wait for is kept in the object (a mutex's owner, a
+ * semaphore's count, a thread's exit, a futex word the waker changes
+ * before waking), so waiting again after the first part expired loses
+ * nothing. rc: the first part's result. -1 (never a pthread return value)
+ * when it expired: the stack was completed, the hook makes the real call. */
+static int lw_split_expired(uintptr_t tok, int rc)
+{
+    if (rc != ETIMEDOUT)
+        return rc;
+    lw_wait_complete(tok, false);
+    return -1;
+}
+
+/* EINTR from the first, timed part of a split semaphore or futex wait:
+ * would the untimed call have been restarted? The kernel restarts an
+ * untimed futex wait after a handler installed with SA_RESTART
+ * (ERESTARTSYS) but ends a timed one with EINTR whatever the flags
+ * (ERESTART_RESTARTBLOCK becomes EINTR when a handler runs). The signal is
+ * not known here; the answer is yes when every handler that can run on
+ * this thread (its signal not blocked) has SA_RESTART, so the program sees
+ * what it would have seen without leakwatch. With handlers of both kinds
+ * the call returns EINTR, which a program with a handler without
+ * SA_RESTART must handle anyway. Rare path: up to 64 sigaction queries. */
+static bool lw_split_restarts(void)
+{
+    sigset_t blocked;
+    if (LW_REAL(pthread_sigmask)(SIG_BLOCK, NULL, &blocked) != 0)
+        return false;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sigismember(&blocked, sig) == 1)
+            continue;
+        struct sigaction sa;
+        if (LW_REAL(sigaction)(sig, NULL, &sa) != 0)
+            continue;
+        if (!(sa.sa_flags & SA_SIGINFO) && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+            continue;
+        if (!(sa.sa_flags & SA_RESTART))
+            return false;
+    }
+    return true;
+}
 
 /* ---- mutexes: trylock first, record only when contended ---- */
 
@@ -248,7 +347,13 @@ static int lw_slow_pthread_mutex_lock(pthread_mutex_t *m, void *caller)
     if (!caller || lw_tls_guard)
         return lw_real_pthread_mutex_lock(m);
     uintptr_t tok = lw_wait_lock("pthread_mutex_lock", "mutex", m, LW_TMO_NONE, lw_holder(m), caller);
-    int rc = lw_real_pthread_mutex_lock(m);
+    int rc = -1; /* never a pthread return value: "not done yet" */
+    struct timespec lim;
+    if (LW_UNLIKELY(lw_wait_lazy(tok)) && LW_REAL(pthread_mutex_clocklock) &&
+        lw_wait_split(CLOCK_MONOTONIC, NULL, &lim))
+        rc = lw_split_expired(tok, LW_REAL(pthread_mutex_clocklock)(m, CLOCK_MONOTONIC, &lim));
+    if (rc == -1)
+        rc = lw_real_pthread_mutex_lock(m);
     lw_wait_done(tok);
     return rc;
 }
@@ -263,7 +368,12 @@ static int lw_slow_pthread_mutex_timedlock(pthread_mutex_t *m, const struct time
         return lw_real_pthread_mutex_timedlock(m, abs);
     uintptr_t tok = lw_wait_lock("pthread_mutex_timedlock", "mutex", m,
                                  lw_deadline(CLOCK_REALTIME, abs), lw_holder(m), caller);
-    int rc = lw_real_pthread_mutex_timedlock(m, abs);
+    int rc = -1;
+    struct timespec lim;
+    if (LW_UNLIKELY(lw_wait_lazy(tok)) && lw_wait_split(CLOCK_REALTIME, abs, &lim))
+        rc = lw_split_expired(tok, lw_real_pthread_mutex_timedlock(m, &lim));
+    if (rc == -1)
+        rc = lw_real_pthread_mutex_timedlock(m, abs);
     lw_wait_done(tok);
     return rc;
 }
@@ -283,7 +393,12 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         return lw_real_pthread_mutex_clocklock(m, clk, abs);
     uintptr_t tok = lw_wait_lock("pthread_mutex_clocklock", "mutex", m, lw_deadline(clk, abs),
                                  lw_holder(m), caller);
-    int rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
+    int rc = -1;
+    struct timespec lim;
+    if (LW_UNLIKELY(lw_wait_lazy(tok)) && lw_wait_split(clk, abs, &lim))
+        rc = lw_split_expired(tok, lw_real_pthread_mutex_clocklock(m, clk, &lim));
+    if (rc == -1)
+        rc = lw_real_pthread_mutex_clocklock(m, clk, abs);
     lw_wait_done(tok);
     return rc;
 }
@@ -321,7 +436,7 @@ LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
 /* ---- semaphores: trywait first; its EAGAIN must not leak into errno ---- */
 
 /* Same shape as the locks: trywait inline, everything else cold. */
-#define LW_SEM(name, expr_args, call_args, timeout)                                       \
+#define LW_SEM(name, expr_args, call_args, timeout, lclk, labs)                           \
     static __attribute__((noinline, cold)) int lw_slow_##name(LW_UNPAREN expr_args, int e, \
                                                               void *caller);              \
     LW_EXPORT int name expr_args                                                          \
@@ -348,16 +463,31 @@ LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
         if (lw_tls_guard)                                                                 \
             return lw_real_##name call_args;                                              \
         uintptr_t tok = lw_wait(#name, "sem", s, (timeout), 0, caller);                   \
-        int rc = lw_real_##name call_args;                                                \
+        int rc;                                                                           \
+        struct timespec lim;                                                              \
+        if (LW_UNLIKELY(lw_wait_lazy(tok)) && LW_REAL(sem_clockwait) &&                    \
+            lw_wait_split((lclk), (labs), &lim)) {                                        \
+            /* the first part's ETIMEDOUT must not reach errno */                         \
+            int e_ = errno;                                                               \
+            rc = LW_REAL(sem_clockwait)(s, (lclk), &lim);                                 \
+            if (rc != 0 && (errno == ETIMEDOUT ||                                         \
+                            (errno == EINTR && !(labs) && lw_split_restarts()))) {        \
+                if (errno == ETIMEDOUT)                                                   \
+                    lw_wait_complete(tok, false);                                         \
+                errno = e_;                                                               \
+                rc = lw_real_##name call_args;                                            \
+            }                                                                             \
+        } else                                                                            \
+            rc = lw_real_##name call_args;                                                \
         lw_wait_done(tok);                                                                \
         return rc;                                                                        \
     }
 
-LW_SEM(sem_wait, (sem_t * s), (s), LW_TMO_NONE)
+LW_SEM(sem_wait, (sem_t * s), (s), LW_TMO_NONE, CLOCK_MONOTONIC, NULL)
 LW_SEM(sem_timedwait, (sem_t * s, const struct timespec *abs), (s, abs),
-       lw_deadline(CLOCK_REALTIME, abs))
+       lw_deadline(CLOCK_REALTIME, abs), CLOCK_REALTIME, abs)
 LW_SEM(sem_clockwait, (sem_t * s, clockid_t clk, const struct timespec *abs), (s, clk, abs),
-       lw_deadline(clk, abs))
+       lw_deadline(clk, abs), clk, abs)
 
 LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 {
@@ -371,15 +501,78 @@ LW_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 
 /* ---- sleeps ---- */
 
+/* A relative sleep longer than LW_STACK_AFTER_NS, split (docs/design.md
+ * §3.6): LW_STACK_AFTER_NS first, then exactly the rest, so the total is
+ * at least what was asked (the stack walk in between only adds to it) and
+ * an interrupted second part reports the remainder of the whole request.
+ * Returns the clock_nanosleep-style result (0 or an error number) with
+ * *rem set on EINTR; -1 when the request is not split. */
+static LW_COLD int lw_sleep_split(uintptr_t tok, clockid_t clk, const struct timespec *req,
+                                  struct timespec *rem)
+{
+    if (!req || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1000000000 ||
+        (int64_t)req->tv_sec * 1000000000 + req->tv_nsec <= LW_STACK_AFTER_NS)
+        return -1;
+    struct timespec first = {LW_STACK_AFTER_NS / 1000000000, LW_STACK_AFTER_NS % 1000000000};
+    struct timespec left = {req->tv_sec - first.tv_sec, req->tv_nsec - first.tv_nsec};
+    if (left.tv_nsec < 0) {
+        left.tv_sec--;
+        left.tv_nsec += 1000000000;
+    }
+    struct timespec r1;
+    int rc = LW_REAL(clock_nanosleep)(clk, 0, &first, &r1);
+    if (rc == 0) {
+        lw_wait_complete(tok, false);
+        return LW_REAL(clock_nanosleep)(clk, 0, &left, rem);
+    }
+    if (rc == EINTR && rem) {
+        rem->tv_sec = r1.tv_sec + left.tv_sec;
+        rem->tv_nsec = r1.tv_nsec + left.tv_nsec;
+        if (rem->tv_nsec >= 1000000000) {
+            rem->tv_sec++;
+            rem->tv_nsec -= 1000000000;
+        }
+    }
+    return rc;
+}
+
 LW_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     LW_ENSURE(nanosleep);
     lw_writer_ensure(); /* a forked child that only sleeps gets its endpoint */
     uintptr_t tok =
         lw_active() ? lw_wait("nanosleep", "sleep", NULL, lw_reltime(req), 0, LW_CALLER) : 0;
-    int rc = lw_real_nanosleep(req, rem);
+    int rc;
+    /* nanosleep measures CLOCK_MONOTONIC on Linux */
+    if (LW_UNLIKELY(lw_wait_lazy(tok)) &&
+        (rc = lw_sleep_split(tok, CLOCK_MONOTONIC, req, rem)) != -1) {
+        if (rc != 0) {
+            errno = rc;
+            rc = -1;
+        }
+    } else
+        rc = lw_real_nanosleep(req, rem);
     lw_wait_done(tok);
     return rc;
+}
+
+/* clock_nanosleep split: relative as above; absolute, the split part then
+ * the whole absolute sleep again. -1: not split. */
+static LW_COLD int lw_clock_sleep_split(uintptr_t tok, clockid_t clk, int flags,
+                                        const struct timespec *req, struct timespec *rem)
+{
+    if (clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME && clk != CLOCK_BOOTTIME)
+        return -1;
+    if (!(flags & TIMER_ABSTIME))
+        return lw_sleep_split(tok, clk, req, rem);
+    struct timespec lim;
+    if (!lw_wait_split(clk, req, &lim))
+        return -1;
+    int rc = lw_real_clock_nanosleep(clk, TIMER_ABSTIME, &lim, NULL);
+    if (rc != 0)
+        return rc;
+    lw_wait_complete(tok, false);
+    return -1;
 }
 
 LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
@@ -391,7 +584,9 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
     if (lw_active())
         tok = lw_wait("clock_nanosleep", "sleep", NULL,
                       (flags & TIMER_ABSTIME) ? lw_deadline(clk, req) : lw_reltime(req), 0, LW_CALLER);
-    int rc = lw_real_clock_nanosleep(clk, flags, req, rem);
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_clock_sleep_split(tok, clk, flags, req, rem) : -1;
+    if (rc == -1)
+        rc = lw_real_clock_nanosleep(clk, flags, req, rem);
     lw_wait_done(tok);
     return rc;
 }
@@ -421,6 +616,38 @@ LW_EXPORT unsigned sleep(unsigned s)
 
 /* ---- syscall(SYS_futex, FUTEX_WAIT...): Rust std, C++20 atomic::wait ---- */
 
+/* A futex wait split (docs/design.md §3.6): FUTEX_WAIT's timeout is
+ * relative, FUTEX_WAIT_BITSET's absolute on the clock its flag names. A
+ * second wait re-checks the word (EAGAIN when it changed meanwhile), and
+ * futex users change the word before they wake (a wake without a change
+ * would be lost without leakwatch too, before the first wait), so waiting
+ * again loses nothing. Returns the call's result, or -2 when not split. */
+static LW_COLD long lw_futex_split(uintptr_t tok, int cmd, long a, long b, long c, long d, long e,
+                                   long f)
+{
+    struct timespec lim;
+    const struct timespec *ts = (const struct timespec *)d;
+    if (cmd == FUTEX_WAIT) {
+        if (ts) /* a relative timeout given: not split */
+            return -2;
+        lim.tv_sec = LW_STACK_AFTER_NS / 1000000000;
+        lim.tv_nsec = LW_STACK_AFTER_NS % 1000000000;
+    } else if (!lw_wait_split((b & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, ts,
+                              &lim)) {
+        return -2;
+    }
+    int saved = errno;
+    long r = lw_real_syscall(SYS_futex, a, b, c, (long)&lim, e, f);
+    /* a timed call ends with EINTR after any handler, as the first part did */
+    if (r == -1 && (errno == ETIMEDOUT || (errno == EINTR && !ts && lw_split_restarts()))) {
+        if (errno == ETIMEDOUT)
+            lw_wait_complete(tok, false);
+        errno = saved;
+        r = lw_real_syscall(SYS_futex, a, b, c, d, e, f);
+    }
+    return r;
+}
+
 LW_EXPORT long syscall(long nr, ...)
 {
     va_list ap;
@@ -444,6 +671,13 @@ LW_EXPORT long syscall(long nr, ...)
             struct lw_wait_info wi = {"futex", "futex", (uintptr_t)a, -1, NULL, 0, to.ns,
                                       LW_CTX_NONE, LW_CALLER, to.clk};
             tok = lw_wait_begin2(&wi, 0, 0);
+            if (LW_UNLIKELY(lw_wait_lazy(tok))) {
+                long r = lw_futex_split(tok, cmd, a, b, c, d, e, f);
+                if (r != -2) {
+                    lw_wait_done(tok);
+                    return r;
+                }
+            }
         }
     }
     long r = lw_real_syscall(nr, a, b, c, d, e, f);

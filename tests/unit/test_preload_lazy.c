@@ -167,6 +167,77 @@ START_TEST(lazy_stack_site_loop)
 }
 END_TEST
 
+/* A hook whose first part expired (docs/design.md §3.6): begins a wait at
+ * site C, completes its stack from inside the "hook" and reads the state. */
+static __attribute__((noinline)) uintptr_t hook_c(bool complete, bool resumed)
+{
+    struct lw_wait_info wi = {"pthread_cond_wait", "cond", 0x2000, -1, NULL, 0, -1, 0,
+                              __builtin_return_address(0), 0};
+    last_caller = (uintptr_t)wi.caller;
+    uintptr_t tok = lw_wait_begin(&wi);
+    if (complete) {
+        ck_assert(lw_wait_lazy(tok));
+        lw_wait_complete(tok, resumed);
+    }
+    __asm__ volatile("" ::: "memory");
+    return tok;
+}
+
+static __attribute__((noinline)) int site_c(bool complete, bool resumed, uintptr_t *st,
+                                            uint64_t *since)
+{
+    uintptr_t tok = hook_c(complete, resumed);
+    struct lw_blocked b;
+    ck_assert(lw_thread_read_blocked(lw_self, &b, st));
+    ck_assert_uint_eq(st[0], last_caller);
+    *since = b.since_ns;
+    lw_wait_end(tok);
+    __asm__ volatile("" ::: "memory");
+    return b.nstack;
+}
+
+START_TEST(split_wait_completes_first_stack)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    uintptr_t st[LW_MAX_DEPTH];
+    uint64_t since1 = 0;
+    /* the first wait at the site, past the split: the whole stack, from
+     * the program's caller, one unwind */
+    ck_assert_int_gt(site_c(true, false, st, &since1), 2);
+    ck_assert_uint_eq(t->bunwinds, 1);
+    ck_assert_int_eq(t->bsite[t->bslot].full, 1);
+    /* the next wait there reuses it (no unwind) */
+    ck_assert_int_gt(site_c(false, false, st, &since1), 2);
+    ck_assert_uint_eq(t->bunwinds, 1);
+    ck_assert_uint_eq(atomic_load(&t->waits), 2);
+    drop_self(t);
+}
+END_TEST
+
+START_TEST(split_cond_wait_resumes)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    lw_ctx_cancel(t->ctx, LW_CAUSE_EXPLICIT); /* wakes are counted from here */
+    uintptr_t st[LW_MAX_DEPTH];
+    uint64_t since1 = 0, since2 = 0;
+    ck_assert_int_gt(site_c(true, true, st, &since1), 2);
+    lw_sys_sleep_ns(20 * 1000 * 1000); /* past a coarse clock tick */
+    /* the program's wait again after the spurious return: the same wait */
+    ck_assert_int_gt(site_c(false, false, st, &since2), 2);
+    ck_assert_uint_eq(since2, since1);
+    ck_assert_uint_eq(atomic_load(&t->waits), 1);
+    ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 1); /* the first wait only */
+    /* a real wake-up and wait again: counted, new start time */
+    ck_assert_int_gt(site_c(false, false, st, &since2), 2);
+    ck_assert_uint_gt(since2, since1);
+    ck_assert_uint_eq(atomic_load(&t->waits), 2);
+    ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 2);
+    drop_self(t);
+}
+END_TEST
+
 START_TEST(owner_cache_invalidation)
 {
     setup_tables();
@@ -288,6 +359,8 @@ Suite *lw_suite_preload_lazy(void)
     tcase_add_test(tc, lazy_stack_two_sites);
     tcase_add_test(tc, owner_cache_invalidation);
     tcase_add_test(tc, owner_memo_no_probe);
+    tcase_add_test(tc, split_wait_completes_first_stack);
+    tcase_add_test(tc, split_cond_wait_resumes);
     suite_add_tcase(s, tc);
     return s;
 }

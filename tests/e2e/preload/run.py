@@ -414,6 +414,50 @@ def churn_consistent():
 
 
 @test
+def split_waits_unchanged():
+    # waits split to complete their blocked stack (blocked > 100 ms at a
+    # new call site: docs/design.md §3.6) give the same results, errno,
+    # wake-ups, timeouts and sleep remainders as without leakwatch
+    split = os.path.join(BIN, "split")
+    plain = run([split], preload=False, timeout=60)
+    lw = run([split], "at_exit=0", timeout=60)
+    check(plain.returncode == 0 and lw.returncode == 0, f"both runs succeed: {lw.stderr}")
+    check(plain.stdout == lw.stdout, "output differs:\n--- plain\n" + plain.stdout +
+          "--- leakwatch\n" + lw.stdout)
+    check(plain.stdout.count("\n") == 13 and "NO" not in plain.stdout,
+          f"every case ran and held:\n{plain.stdout}")
+
+
+@test
+def split_waits_complete_stacks():
+    # six threads blocked 400 ms in their first wait (sem, cond, futex,
+    # sleep, join, mutex): each blocked stack is complete — it reaches the
+    # waiting function's caller snap_main — the cond wait's spurious return
+    # is not counted as a wake-up and its start time is kept
+    split = os.path.join(BIN, "split")
+    s = f"{TMP}/split.json"
+    r = run([split, s], "at_exit=0", timeout=60)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    d, syms = load(s), symbols(split)
+    now = d["taken_at"]["monotonic_ns"]
+    want = {"sem_wait": "wait_sem", "pthread_cond_wait": "wait_cond", "futex": "wait_futex",
+            "nanosleep": "wait_sleep", "pthread_join": "wait_join",
+            "pthread_mutex_lock": "wait_lock"}
+    seen = set()
+    for t in d["threads"]:
+        b = t["blocked"]
+        if not b or b["call"] not in want or not stack_has(d, b["stack"], split, "snap_main", syms):
+            continue
+        fn = want[b["call"]]
+        check(frame_in(d, d["stacks"][b["stack"]][0], split, fn, syms),
+              f"{b['call']}: the stack starts in {fn}")
+        check(t["waits"] == 1 and t["wakes_since_cancel"] == 0, f"{b['call']}: one wait {t}")
+        check(now - b["since_ns"] >= 300e6, f"{b['call']}: blocked since the first wait")
+        seen.add(b["call"])
+    check(seen == set(want), f"complete stacks for {sorted(seen)}, want {sorted(want)}")
+
+
+@test
 def errno_and_results_unchanged():
     plain = run([FIX, "errno"], preload=False)
     lw = run([FIX, "errno"], "at_exit=0")

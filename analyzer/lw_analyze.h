@@ -39,6 +39,9 @@ bool lw_frame_is_leakwatch(const char *module);
  * libc/ld.so frames, _start, start_thread, clone*, libstdc++'s trampoline,
  * std::thread's invoker templates, Python's pythread_wrapper/thread_run. */
 bool lw_frame_is_outer_plumbing(const char *module, const char *function);
+/* A frame of a language runtime (C/C++ runtime libraries, C++ templates from
+ * the toolchain's headers, Rust's std): thread names skip them. */
+bool lw_frame_is_toolchain(const char *module, const char *function, const char *file);
 /* Symbolized name of a function-address frame (start routine, callback). */
 const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f);
 /* Symbolizes stack index si (may be -1 -> empty) into a model stack for

@@ -95,10 +95,49 @@ bool lw_frame_is_outer_plumbing(const char *module, const char *function)
     return is_libstdcxx(b) && !function;
 }
 
-/* A start routine that says nothing about the user's code. */
-static bool start_is_plumbing(const char *module, const char *function)
+static bool starts_with(const char *s, const char *p)
 {
-    return !function || is_libstdcxx(lw_base_name(module)) || strstr(function, "execute_native_thread_routine");
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* A frame of a language runtime rather than of the user's code: the C and
+ * C++ runtime libraries, code compiled from the toolchain's headers (C++
+ * templates instantiated in the user's binary: std::thread's invoker,
+ * std::async's state, std::function) or from Rust's standard library
+ * (statically linked: its paths are /rustc/<hash>/library/... or
+ * library/...), and, for frames without a file, the names those carry.
+ * Used to name a thread after its first frame of user code (std::thread,
+ * std::jthread, std::async, Rust's thread::spawn all start the user's
+ * callable through a few such frames), never for sites. */
+bool lw_frame_is_toolchain(const char *module, const char *function, const char *file)
+{
+    const char *b = module ? lw_base_name(module) : NULL;
+    if (b && (is_libc(b) || is_libstdcxx(b) || starts_with(b, "libgcc_s") || starts_with(b, "libm.so")))
+        return true;
+    if (file)
+        return starts_with(file, "/usr/include/") || starts_with(file, "/rustc/") ||
+               starts_with(file, "library/std/") || starts_with(file, "library/core/") ||
+               starts_with(file, "library/alloc/") || starts_with(file, "library/panic_");
+    if (!function)
+        return false;
+    static const char *const prefixes[] = {"std::", "__gnu_cxx::", "core::", "alloc::", "<std::",
+                                           "<core::", "<alloc::", "__rust_", "__gthread", NULL};
+    /* C++ template functions print their return type first: "void std::..." */
+    const char *sp = strchr(function, ' ');
+    const char *paren = strchr(function, '(');
+    const char *name = sp && (!paren || sp < paren) && !memchr(function, ':', (size_t)(sp - function)) ? sp + 1
+                                                                                                       : function;
+    for (const char *const *p = prefixes; *p; p++)
+        if (starts_with(name, *p))
+            return true;
+    return false;
+}
+
+/* A start routine that says nothing about the user's code. */
+static bool start_is_plumbing(const char *module, const char *function, const char *file)
+{
+    return !function || is_libstdcxx(lw_base_name(module)) || strstr(function, "execute_native_thread_routine") ||
+           lw_frame_is_toolchain(module, function, file);
 }
 
 static void frame_free(struct lw_sym_frame *f)
@@ -119,7 +158,9 @@ size_t lw_sym_stack_trim(struct lw_sym_stack *st)
     }
     st->n = n;
     size_t end = n;
-    while (end > 0 && lw_frame_is_outer_plumbing(st->frames[end - 1].module, st->frames[end - 1].function))
+    while (end > 0 && (lw_frame_is_outer_plumbing(st->frames[end - 1].module, st->frames[end - 1].function) ||
+                       lw_frame_is_toolchain(st->frames[end - 1].module, st->frames[end - 1].function,
+                                             st->frames[end - 1].file)))
         end--;
     size_t begin = 0;
     while (begin < end && is_libstdcxx(lw_base_name(st->frames[begin].module)) && st->frames[begin].function &&
@@ -140,6 +181,12 @@ size_t lw_sym_stack_trim(struct lw_sym_stack *st)
     return n - end;
 }
 
+/* Rust closures ("f::{{closure}}") and C++ lambdas ("f()::{lambda()#1}"). */
+static bool is_closure(const char *function)
+{
+    return strstr(function, "{{closure}}") || strstr(function, "{closure#") || strstr(function, "{lambda(");
+}
+
 /* Outermost user function of stack si when the stack reaches the thread's
  * start (plumbing was trimmed at its outer end); malloc'd or NULL. A stack
  * cut short by stack_depth ends somewhere in the middle: no answer. */
@@ -150,14 +197,24 @@ static char *stack_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, i
     struct lw_sym_stack st;
     size_t outer = lw_stack_symbolize_ex(z, s, si, &st);
     char *r = NULL;
-    if (outer && st.n && st.frames[st.n - 1].function)
-        r = lw_xstrdup(st.frames[st.n - 1].function);
+    if (outer && st.n && st.frames[st.n - 1].function) {
+        /* a closure or lambda that only calls the user's function names
+         * less than that function: thread::spawn(move || consume(rx)) is
+         * "consume" */
+        size_t i = st.n - 1;
+        while (i > 0 && is_closure(st.frames[i].function) && st.frames[i - 1].function &&
+               !lw_frame_is_toolchain(st.frames[i - 1].module, st.frames[i - 1].function, st.frames[i - 1].file))
+            i--;
+        r = lw_xstrdup(st.frames[i].function);
+    }
     lw_sym_stack_free(&st);
     return r;
 }
 
 /* "std::thread from Session::start()": the caller of the std::thread
- * constructor in a creation stack; malloc'd or NULL. */
+ * constructor in a creation stack; otherwise, when the stack starts in
+ * runtime code (std::async, std::jthread, Rust's thread::spawn), "thread
+ * from" the first user frame. malloc'd or NULL. */
 static char *ctor_caller(struct lw_symbolizer *z, const struct lw_snapshot *s, int si)
 {
     if (si < 0)
@@ -169,6 +226,14 @@ static char *ctor_caller(struct lw_symbolizer *z, const struct lw_snapshot *s, i
         if (st.frames[i].function && strncmp(st.frames[i].function, "std::thread::thread", 19) == 0 &&
             st.frames[i + 1].function && strncmp(st.frames[i + 1].function, "std::", 5) != 0)
             r = lw_xasprintf("std::thread from %s", st.frames[i + 1].function);
+    for (size_t i = 1; i < st.n && !r; i++) {
+        const struct lw_sym_frame *f = &st.frames[i];
+        if (f->function && !lw_frame_is_toolchain(f->module, f->function, f->file)) {
+            if (lw_frame_is_toolchain(st.frames[0].module, st.frames[0].function, st.frames[0].file))
+                r = lw_xasprintf("thread from %s", f->function);
+            break;
+        }
+    }
     lw_sym_stack_free(&st);
     return r;
 }
@@ -176,9 +241,11 @@ static char *ctor_caller(struct lw_symbolizer *z, const struct lw_snapshot *s, i
 char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t tid, bool has_start,
                       const struct lw_frame_ref *start)
 {
-    const char *fn = has_start ? lw_frame_function(z, s, start) : NULL;
+    const struct lw_symres *sr = has_start ? lw_symbolize(z, s, start, false) : NULL;
+    const char *fn = sr ? sr->locs[sr->n - 1].function : NULL;
+    const char *file = sr ? sr->locs[sr->n - 1].file : NULL;
     const char *mod = has_start && start->module >= 0 ? s->modules[start->module].path : NULL;
-    if (fn && !start_is_plumbing(mod, fn))
+    if (fn && !start_is_plumbing(mod, fn, file))
         return lw_xstrdup(fn);
     if (!has_start || tid <= 0)
         return NULL;

@@ -38,7 +38,8 @@ ALL_TARGETS += $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORTS_SRCS))
 # compared with tests/golden/expected/. `UPDATE_GOLDEN=1 make test-golden`
 # rewrites the expected files — only on purpose, and review the diff.
 GOLDEN_DIR := $(BUILD)/golden
-GOLDEN_FIXTURES := $(GOLDEN_DIR)/three_level $(GOLDEN_DIR)/cxx_thread
+GOLDEN_FIXTURES := $(GOLDEN_DIR)/three_level $(GOLDEN_DIR)/cxx_thread $(GOLDEN_DIR)/cxx_async \
+	$(GOLDEN_DIR)/cxx_jthread $(GOLDEN_DIR)/rust_ticker.stamp
 GOLDEN_CFLAGS := -D_GNU_SOURCE -Wall -Wextra -Werror -O0 -g -pthread
 
 $(GOLDEN_DIR)/three_level: tests/golden/fixtures/three_level.c | $(DEPS_STAMP)
@@ -47,6 +48,23 @@ $(GOLDEN_DIR)/three_level: tests/golden/fixtures/three_level.c | $(DEPS_STAMP)
 $(GOLDEN_DIR)/cxx_thread: tests/golden/fixtures/cxx_thread.cpp | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(GOLDEN_CFLAGS) -o $@ $<
+$(GOLDEN_DIR)/cxx_async: tests/golden/fixtures/cxx_async.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(GOLDEN_CFLAGS) -o $@ $<
+$(GOLDEN_DIR)/cxx_jthread: tests/golden/fixtures/cxx_jthread.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 $(GOLDEN_CFLAGS) -o $@ $<
+# Rust, at both optimisation levels, when rustc is installed (it is not a
+# Debian package here but rustup's: run_golden.py skips the Rust cases with
+# a message when the binaries are missing).
+$(GOLDEN_DIR)/rust_ticker.stamp: tests/golden/fixtures/rust_ticker.rs
+	@mkdir -p $(dir $@)
+	@rm -f $(GOLDEN_DIR)/rust_ticker_O0 $(GOLDEN_DIR)/rust_ticker_O2
+	@if command -v rustc >/dev/null; then \
+	  rustc --edition 2021 -C opt-level=0 -g -o $(GOLDEN_DIR)/rust_ticker_O0 $< && \
+	  rustc --edition 2021 -C opt-level=2 -g -o $(GOLDEN_DIR)/rust_ticker_O2 $<; \
+	else echo "rustc not installed: the Rust golden cases will be skipped"; fi
+	@touch $@
 
 .PHONY: test-golden
 test-golden: $(GOLDEN_FIXTURES) $(BUILD)/libleakwatch.so $(BUILD)/leakwatch-diff

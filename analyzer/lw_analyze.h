@@ -42,6 +42,9 @@ bool lw_frame_is_outer_plumbing(const char *module, const char *function);
 /* A frame of a language runtime (C/C++ runtime libraries, C++ templates from
  * the toolchain's headers, Rust's std): thread names skip them. */
 bool lw_frame_is_toolchain(const char *module, const char *function, const char *file);
+/* The Python frames a thread was started from (snapshot "python"), without
+ * threading.py's own, as model frames (ip 0, no module); empty when none. */
+void lw_py_stack(const struct lw_snap_python *py, struct lw_sym_stack *out);
 /* Symbolized name of a function-address frame (start routine, callback). */
 const char *lw_frame_function(struct lw_symbolizer *z, const struct lw_snapshot *s, const struct lw_frame_ref *f);
 /* Symbolizes stack index si (may be -1 -> empty) into a model stack for

@@ -201,7 +201,7 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         const struct lw_snap_thread *t = &s->threads[i];
         G->state = state_text(s, i, maxd[g]);
         G->verdict = j.threads[i];
-        G->name = lw_xstrdup(t->name);
+        G->name = lw_xstrdup(t->python && t->python->name ? t->python->name : t->name);
         G->start_routine = lw_thread_entry(z, s, t->tid, t->has_start, &t->start);
         if (!G->start_routine && t->kind == LW_TK_MAIN)
             G->start_routine = lw_xstrdup("main");
@@ -214,6 +214,7 @@ struct lw_dump *lw_dump_build(struct lw_symbolizer *z, const struct lw_snapshot 
         if (t->is_blocked)
             lw_stack_symbolize(z, s, t->blocked.stack, &G->stack);
         lw_stack_symbolize(z, s, t->creation_stack, &G->creation_stack);
+        lw_py_stack(t->python, &G->py_creation_stack);
         lw_creators_fill(z, s, t->ctx_idx, false, &G->creators, &G->ncreators);
     }
     qsort(d->groups, ng, sizeof(*d->groups), cmp_groups);
@@ -266,6 +267,7 @@ void lw_dump_free(struct lw_dump *d)
         free(G->ctx_label);
         lw_sym_stack_free(&G->stack);
         lw_sym_stack_free(&G->creation_stack);
+        lw_sym_stack_free(&G->py_creation_stack);
         for (size_t i = 0; i < G->ncreators; i++) {
             free(G->creators[i].function);
             free(G->creators[i].label);

@@ -204,6 +204,12 @@ char *lw_blocked_object(const struct lw_snapshot *s, const struct lw_snap_blocke
 
 static void set_location(struct lw_finding *f)
 {
+    /* started from Python: the interpreter's C file is no place to fix it */
+    if (f->py_creation_stack.n && f->py_creation_stack.frames[0].file) {
+        f->location_file = f->py_creation_stack.frames[0].file;
+        f->location_line = f->py_creation_stack.frames[0].line;
+        return;
+    }
     for (size_t i = 0; i < f->creation_stack.n; i++) {
         struct lw_sym_frame *fr = &f->creation_stack.frames[i];
         /* std::thread's constructor is instantiated in the user's binary
@@ -244,13 +250,22 @@ static void fill_thread(struct lw_symbolizer *z, struct lw_finding *f, struct lw
 {
     const struct lw_snapshot *s = g[0]->snap;
     const struct lw_snap_thread *t = &s->threads[g[0]->idx];
-    f->name = lw_xstrdup(t->name);
+    f->name = lw_xstrdup(t->python && t->python->name ? t->python->name : t->name);
     f->start_routine = lw_thread_entry(z, s, t->tid, t->has_start, &t->start);
+    lw_py_stack(t->python, &f->py_creation_stack);
     if (!f->start_routine)
         f->start_routine = frame_name(z, s, t->has_start, &t->start);
     lw_stack_symbolize(z, s, t->creation_stack, &f->creation_stack);
     fill_context(f, s, t->ctx_idx);
     lw_creators_fill(z, s, t->ctx_idx, false, &f->creators, &f->ncreators);
+    /* Started from Python: the creator's native start is the interpreter's
+     * (a bare address when stripped, some C function of it otherwise); the
+     * Python function that started this thread says what it was doing. */
+    if (f->py_creation_stack.n && f->ncreators > 1 && f->creators[0].tid == (int)t->creator_tid &&
+        f->py_creation_stack.frames[0].function) {
+        free(f->creators[0].function);
+        f->creators[0].function = lw_xstrdup(f->py_creation_stack.frames[0].function);
+    }
     const char *who = f->start_routine ? f->start_routine : t->name ? t->name : "?";
     f->exited_ago_ms = -1;
     for (size_t i = 0; i < n; i++) {
@@ -385,6 +400,7 @@ void lw_finding_free(struct lw_finding *f)
     free(f->name);
     free(f->start_routine);
     lw_sym_stack_free(&f->creation_stack);
+    lw_sym_stack_free(&f->py_creation_stack);
     free(f->blocked_call);
     free(f->blocked_object);
     lw_sym_stack_free(&f->blocked_stack);

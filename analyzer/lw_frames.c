@@ -137,7 +137,7 @@ bool lw_frame_is_toolchain(const char *module, const char *function, const char 
 static bool start_is_plumbing(const char *module, const char *function, const char *file)
 {
     return !function || is_libstdcxx(lw_base_name(module)) || strstr(function, "execute_native_thread_routine") ||
-           lw_frame_is_toolchain(module, function, file);
+           lw_frame_is_toolchain(module, function, file) || lw_frame_is_outer_plumbing(module, function);
 }
 
 static void frame_free(struct lw_sym_frame *f)
@@ -238,15 +238,51 @@ static char *ctor_caller(struct lw_symbolizer *z, const struct lw_snapshot *s, i
     return r;
 }
 
+static bool is_threading_py(const char *file)
+{
+    size_t n = file ? strlen(file) : 0;
+    return n >= 12 && strcmp(file + n - 12, "threading.py") == 0 && (n == 12 || file[n - 13] == '/');
+}
+
+void lw_py_stack(const struct lw_snap_python *py, struct lw_sym_stack *out)
+{
+    out->n = 0;
+    out->frames = NULL;
+    if (!py || !py->n)
+        return;
+    out->frames = lw_xcalloc(py->n, sizeof(*out->frames));
+    for (size_t i = 0; i < py->n; i++) {
+        const struct lw_snap_pyframe *f = &py->frames[i];
+        /* Thread.start and the threads' own bootstrap are the runtime's */
+        if (is_threading_py(f->file))
+            continue;
+        out->frames[out->n++] = (struct lw_sym_frame){
+            .function = lw_xstrdup(f->function),
+            .file = lw_xstrdup(f->file),
+            .line = f->line > 0 && f->line < 1 << 30 ? (int)f->line : 0,
+        };
+    }
+    if (!out->n) {
+        free(out->frames);
+        out->frames = NULL;
+    }
+}
+
 char *lw_thread_entry(struct lw_symbolizer *z, const struct lw_snapshot *s, int64_t tid, bool has_start,
                       const struct lw_frame_ref *start)
 {
+
     const struct lw_symres *sr = has_start ? lw_symbolize(z, s, start, false) : NULL;
     const char *fn = sr ? sr->locs[sr->n - 1].function : NULL;
     const char *file = sr ? sr->locs[sr->n - 1].file : NULL;
     const char *mod = has_start && start->module >= 0 ? s->modules[start->module].path : NULL;
     if (fn && !start_is_plumbing(mod, fn, file))
         return lw_xstrdup(fn);
+    /* A thread started from Python runs its threading.Thread's target
+     * (its start routine is the interpreter's, plumbing) */
+    for (size_t i = 0; tid > 0 && i < s->nthreads; i++)
+        if (s->threads[i].tid == tid && s->threads[i].python && s->threads[i].python->target)
+            return lw_xstrdup(s->threads[i].python->target);
     if (!has_start || tid <= 0)
         return NULL;
     /* 1. The thread's own blocked stack, when it reaches the start. */

@@ -493,11 +493,47 @@ static int load_blocked(struct ld *l, json_t *b, const char *p, struct lw_snap_b
     return 0;
 }
 
+/* "python": {"name", "target": {"function","file","line"}|null,
+ * "creation_stack": [{"function","file","line"}]} (optional). */
+static int load_python(struct ld *l, json_t *py, const char *p, const struct lw_snap_python **out)
+{
+    struct lw_snap_python *x = lw_arena_alloc(&l->s->arena, sizeof(*x));
+    memset(x, 0, sizeof(*x));
+    json_t *target, *stack;
+    if (get_str(l, py, p, "name", false, &x->name) < 0 || get_obj(l, py, p, "target", &target) < 0 ||
+        get_arr(l, py, p, "creation_stack", false, &stack) < 0)
+        return -1;
+    if (target) {
+        char tp[LW_PATH_MAX];
+        join_path(tp, p, "target");
+        if (get_str(l, target, tp, "function", false, &x->target) < 0 ||
+            get_str(l, target, tp, "file", false, &x->target_file) < 0 ||
+            get_int(l, target, tp, "line", false, 0, &x->target_line) < 0)
+            return -1;
+    }
+    size_t n = stack ? json_array_size(stack) : 0;
+    x->frames = lw_arena_alloc(&l->s->arena, (n ? n : 1) * sizeof(*x->frames));
+    for (size_t k = 0; k < n; k++) {
+        char fp[LW_PATH_MAX + 48];
+        snprintf(fp, sizeof fp, "%s.creation_stack[%zu]", p, k);
+        json_t *f = json_array_get(stack, k);
+        struct lw_snap_pyframe *y = &x->frames[x->n];
+        if (!json_is_object(f))
+            return ld_fail(l, fp, "expected an object, got %s", json_type_word(f));
+        if (get_str(l, f, fp, "function", false, &y->function) < 0 ||
+            get_str(l, f, fp, "file", false, &y->file) < 0 || get_int(l, f, fp, "line", false, 0, &y->line) < 0)
+            return -1;
+        x->n++;
+    }
+    *out = x;
+    return 0;
+}
+
 static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *elem)
 {
     (void)i;
     struct lw_snap_thread *x = elem;
-    json_t *b, *attr;
+    json_t *b, *attr, *py;
     int kind, state;
     if (get_int(l, t, p, "tid", true, 1, &x->tid) < 0 ||
         get_enum(l, t, p, "kind", true, &lw_vocab_thread_kind, &kind) < 0 ||
@@ -515,8 +551,14 @@ static int load_thread(struct ld *l, json_t *t, const char *p, size_t i, void *e
         get_str(l, t, p, "exit", false, &x->exit) < 0 || get_bool(l, t, p, "joined", &x->joined) < 0 ||
         get_bool(l, t, p, "detached", &x->detached) < 0 ||
         get_int(l, t, p, "cancel_requested_ns", false, 0, &x->cancel_requested_ns) < 0 ||
-        get_obj(l, t, p, "attributed_to", &attr) < 0)
+        get_obj(l, t, p, "attributed_to", &attr) < 0 || get_obj(l, t, p, "python", &py) < 0)
         return -1;
+    if (py) {
+        char pp[LW_PATH_MAX];
+        join_path(pp, p, "python");
+        if (load_python(l, py, pp, &x->python) < 0)
+            return -1;
+    }
     x->kind = (enum lw_thread_kind)kind;
     x->state = (enum lw_thread_state)state;
     x->attributed_timer = -1;

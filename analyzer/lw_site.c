@@ -94,6 +94,21 @@ uint64_t lw_site_thread(struct lw_symbolizer *z, const struct lw_snapshot *s, si
     uint64_t h = fnv_str(LW_FNV_OFFSET, "thread");
     h = hash_fn(z, s, t->has_start, &t->start, h);
     h = hash_stack(z, s, t->creation_stack, h);
+    /* A thread started from Python: every one has the interpreter's native
+     * start and creation stack; its target and the Python functions that
+     * started it tell them apart (names only, as for native frames). */
+    if (t->python) {
+        h = fnv_str(h, t->python->target);
+        int taken = 0;
+        for (size_t k = 0; k < t->python->n && taken < LW_SITE_FRAMES; k++) {
+            const char *file = t->python->frames[k].file;
+            size_t n = file ? strlen(file) : 0;
+            if (n >= 12 && strcmp(file + n - 12, "threading.py") == 0)
+                continue;
+            h = fnv_str(h, t->python->frames[k].function);
+            taken++;
+        }
+    }
     const char *family = t->is_blocked ? lw_family_name(t->blocked.family) : st == LW_ST_UNJOINED ? "exited" : "running";
     return fnv_str(h, family);
 }

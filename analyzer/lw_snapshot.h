@@ -66,6 +66,20 @@ struct lw_snap_blocked {
     int stack;             /* -1 none */
 };
 
+/* Where in Python a thread was started (snapshot "python"; optional). */
+struct lw_snap_pyframe {
+    const char *function, *file; /* may be NULL */
+    int64_t line;
+};
+struct lw_snap_python {
+    const char *name;            /* threading.Thread name; may be NULL */
+    const char *target;          /* its target's __qualname__; may be NULL */
+    const char *target_file;
+    int64_t target_line;
+    size_t n;
+    struct lw_snap_pyframe *frames; /* innermost (Thread.start) first */
+};
+
 struct lw_snap_thread {
     int64_t tid;
     enum lw_thread_kind kind;
@@ -86,6 +100,7 @@ struct lw_snap_thread {
     bool joined, detached;
     int64_t cancel_requested_ns;
     int64_t attributed_timer;  /* timer id, -1 none */
+    const struct lw_snap_python *python; /* NULL: not started from Python */
 };
 
 struct lw_snap_timer {

@@ -51,6 +51,9 @@ struct lw_finding {
     char *name;       /* thread name / socket kind / timer kind; may be NULL */
     char *start_routine; /* threads: symbolized start routine; timers: callback; may be NULL */
     struct lw_sym_stack creation_stack;
+    /* threads started from CPython: the Python frames of the thread that
+     * started it (file:line in function; ip 0, no module); may be empty */
+    struct lw_sym_stack py_creation_stack;
     const char *location_file; /* first frame of creation_stack outside leakwatch/libc with a file; may be NULL */
     int location_line;
 
@@ -142,6 +145,7 @@ struct lw_dump_group {
     char *ctx_label;    /* may be NULL */
     struct lw_sym_stack stack;          /* blocked stack if blocked, else empty */
     struct lw_sym_stack creation_stack;
+    struct lw_sym_stack py_creation_stack; /* see lw_finding */
     struct lw_creator *creators; size_t ncreators;
 };
 

@@ -237,6 +237,27 @@ void lw_put_stack(FILE *out, const struct lw_sym_stack *st, int max_frames, cons
                 st->n - shown == 1 ? "" : "s");
 }
 
+void lw_put_py_stack(FILE *out, const struct lw_sym_stack *st, int max_frames, const char *indent)
+{
+    size_t shown = st->n;
+    if (max_frames > 0 && (size_t)max_frames < shown)
+        shown = (size_t)max_frames;
+    for (size_t i = 0; i < shown; i++) {
+        const struct lw_sym_frame *fr = &st->frames[i];
+        fprintf(out, "%s#%zu in ", indent, i);
+        lw_put_text(out, fr->function ? fr->function : "??");
+        if (fr->file) {
+            putc(' ', out);
+            lw_put_text(out, fr->file);
+            if (fr->line > 0)
+                fprintf(out, ":%d", fr->line);
+        }
+        putc('\n', out);
+    }
+    if (shown < st->n)
+        fprintf(out, "%s... %zu more frame%s\n", indent, st->n - shown, st->n - shown == 1 ? "" : "s");
+}
+
 void lw_put_creators(FILE *out, const struct lw_creator *c, size_t n)
 {
     for (size_t i = 0; c && i < n; i++) {

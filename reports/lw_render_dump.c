@@ -56,6 +56,10 @@ static void put_group(FILE *out, const struct lw_dump_group *g, const struct lw_
         fputs("  created at:\n", out);
         lw_put_stack(out, &g->creation_stack, maxf, "    ");
     }
+    if (g->py_creation_stack.n) {
+        fputs("  started from Python at:\n", out);
+        lw_put_py_stack(out, &g->py_creation_stack, maxf, "    ");
+    }
     if (g->ncreators) {
         fputs("  ", out);
         lw_put_creators(out, g->creators, g->ncreators);

@@ -69,6 +69,8 @@ void lw_put_frame(FILE *out, const struct lw_sym_frame *fr);
 /* Numbered frames, each line prefixed by indent, at most max_frames (0 =
  * all) followed by "... N more frames". Empty stacks print "(no stack)". */
 void lw_put_stack(FILE *out, const struct lw_sym_stack *st, int max_frames, const char *indent);
+/* Python frames (no address): "#0 in handle_request app.py:33". */
+void lw_put_py_stack(FILE *out, const struct lw_sym_stack *st, int max_frames, const char *indent);
 /* Does "(family)" after the blocked call add anything? Not when the call
  * names it ("nanosleep (sleep)") or an object is shown ("on cond 0x.."). */
 bool lw_family_adds(const struct lw_finding *f);

@@ -102,6 +102,11 @@ static void put_finding(FILE *out, const struct lw_finding *f)
     fputs(",\n", out);
     put_key(out, in, "creation_stack");
     put_stack(out, &f->creation_stack, in);
+    if (f->py_creation_stack.n) {
+        fputs(",\n", out);
+        put_key(out, in, "python_creation_stack");
+        put_stack(out, &f->py_creation_stack, in);
+    }
     fputs(",\n", out);
 
     put_key(out, in, "blocked");

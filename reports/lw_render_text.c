@@ -210,6 +210,10 @@ void lw_text_finding(FILE *out, const struct lw_finding *f, const char *section,
     }
     fprintf(out, "  %screated at:%s\n", s.bold, s.off);
     lw_put_stack(out, &f->creation_stack, maxf, "    ");
+    if (f->py_creation_stack.n) {
+        fprintf(out, "  %sstarted from Python at:%s\n", s.bold, s.off);
+        lw_put_py_stack(out, &f->py_creation_stack, maxf, "    ");
+    }
     if (f->ncreators) {
         fputs("  ", out);
         lw_put_creators(out, f->creators, f->ncreators);

@@ -434,4 +434,11 @@ int lw_stack_capture_walk(uintptr_t *frames, int max, int skip);
 void lw_stack_fork_prepare(void);
 void lw_stack_fork_done(bool child);
 
+/* ---- Python origins of threads (lw_pyorigin.c) ---- */
+/* pthread_create, record being filled: when the calling thread holds the
+ * GIL, record its Python frames and its threading.Thread's name/target. */
+void lw_python_capture(struct lw_thread *t);
+/* The record for (index, serial), copied; false when there is none. */
+bool lw_python_get(uint32_t index, uint64_t serial, struct lw_pyinfo *out);
+
 #endif

@@ -85,6 +85,7 @@ LW_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
     t->fn = fn;
     t->arg = arg;
     t->cstack_n = lw_stack_capture(lw_thread_cstack(t), lw_stack_depth(), 1);
+    lw_python_capture(t); /* a thread started from Python: its Python origin */
     bool bg;
     lw_ctx_id parent = lw_thread_current_ctx(self, &bg);
     t->ctx = lw_ctx_new(parent, LW_CK_THREAD, NULL, 0, (uintptr_t)fn, bg);

@@ -149,4 +149,28 @@ void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
 void *lw_mmap_sparse(size_t n);
 void lw_munmap(void *p, size_t n);
 
+/* ---- CPython (lw_python.c; docs/design.md §3.6) ---- */
+#define LW_PY_FRAMES 8
+struct lw_pyframe {
+    char file[160];    /* co_filename (its tail when longer) */
+    char function[64]; /* co_qualname (3.11+) or co_name */
+    int line;
+};
+struct lw_pyinfo {
+    _Atomic uint64_t serial; /* core: the thread record's serial; 0 while written */
+    char name[64];           /* threading.Thread name */
+    char target[96];         /* its target's (or Timer's function's) __qualname__ */
+    char target_file[160];
+    int target_line;         /* the target's first line */
+    int n;
+    struct lw_pyframe frames[LW_PY_FRAMES]; /* innermost (Thread.start) first */
+};
+/* Finds CPython's C API in the process (start-up); nothing without it. */
+void lw_python_init(void);
+bool lw_python_found(void);
+/* When the calling thread holds the GIL: its Python frames and its
+ * threading.Thread's name and target into pi (all but serial); false
+ * otherwise (pi partly written). */
+bool lw_py_capture(struct lw_pyinfo *pi);
+
 #endif

@@ -90,6 +90,7 @@ void lw_init(void)
     if (lw_objects_init() < 0)
         lw_log("cannot allocate the wait-object table; object owners not recorded");
     lw_stack_init();
+    lw_python_init();
     lw_make_main_record();
     lw_image_init();
     lw_fork_init();

@@ -29,6 +29,8 @@ struct lw_tcopy {
     struct lw_blocked b;
     uintptr_t *cstack, *bstack;
     bool seen_in_proc;
+    uint32_t index; /* record index and serial: the Python side table's key */
+    uint64_t serial;
 };
 
 struct lw_gather {
@@ -46,6 +48,8 @@ static void lw_copy_one(struct lw_thread *t, void *arg)
     struct lw_tcopy *c = &g->v[g->n++];
     memset(c, 0, sizeof *c);
     c->tid = lw_thread_tid(t);
+    c->index = t->index;
+    c->serial = t->serial;
     c->creator_tid = t->creator_tid;
     c->kind = t->kind;
     c->joined = t->joined;
@@ -312,6 +316,39 @@ static void lw_write_blocked_proc(struct lw_json *w, const struct lw_proc *p,
     lw_json_obj_end(w);
 }
 
+/* "python": where in Python a thread was started (docs/snapshot-format.md);
+ * only threads started from CPython have it. */
+static void lw_write_python(struct lw_json *w, const struct lw_tcopy *c)
+{
+    struct lw_pyinfo pi;
+    if (!lw_python_get(c->index, c->serial, &pi))
+        return;
+    lw_json_key(w, "python");
+    lw_json_obj_begin(w);
+    lw_json_kstr(w, "name", pi.name[0] ? pi.name : NULL);
+    lw_json_key(w, "target");
+    if (pi.target[0]) {
+        lw_json_obj_begin(w);
+        lw_json_kstr(w, "function", pi.target);
+        lw_json_kstr(w, "file", pi.target_file[0] ? pi.target_file : NULL);
+        lw_json_kint(w, "line", pi.target_line);
+        lw_json_obj_end(w);
+    } else {
+        lw_json_null(w);
+    }
+    lw_json_key(w, "creation_stack");
+    lw_json_arr_begin(w);
+    for (int i = 0; i < pi.n; i++) {
+        lw_json_obj_begin(w);
+        lw_json_kstr(w, "function", pi.frames[i].function);
+        lw_json_kstr(w, "file", pi.frames[i].file);
+        lw_json_kint(w, "line", pi.frames[i].line);
+        lw_json_obj_end(w);
+    }
+    lw_json_arr_end(w);
+    lw_json_obj_end(w);
+}
+
 static void lw_write_thread(struct lw_snap *s, struct lw_json *w, const struct lw_tcopy *c,
                             const struct lw_proc *p)
 {
@@ -326,6 +363,7 @@ static void lw_write_thread(struct lw_snap *s, struct lw_json *w, const struct l
     lw_kuint_or_null(w, "creator_tid", c->creator_tid > 0 ? (uint64_t)c->creator_tid : 0);
     lw_kuint_or_null(w, "context", c->ctx);
     lw_kstack(s, w, "creation_stack", c->cstack, c->cstack_n);
+    lw_write_python(w, c);
     const struct lw_sysname *pb = c->exited || c->blocked ? NULL : lw_proc_blocked(p);
     lw_json_kstr(w, "state", c->exited ? "exited" : (c->blocked || pb) ? "blocked" : "running");
     lw_json_key(w, "blocked");

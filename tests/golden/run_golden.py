@@ -75,14 +75,21 @@ def cases(build):
         "cxx_jthread": [os.path.join(build, "golden", "cxx_jthread")],
         "rust_ticker_O0": [os.path.join(build, "golden", "rust_ticker_O0")],
         "rust_ticker_O2": [os.path.join(build, "golden", "rust_ticker_O2")],
+        # Python threads named after their target, with the Python line that
+        # started them: the python3 on PATH (pyenv's here) and Debian's
+        # stripped /usr/bin/python3.
+        "py_timer_queue": [python_exe(), os.path.join(HERE, "fixtures", "py_timer_queue.py")],
+        "py_timer_queue_system": ["/usr/bin/python3", os.path.join(HERE, "fixtures", "py_timer_queue.py")],
     }
 
 
 # Cases checked in the text report only (the formats are proven by the
 # cases above; these prove what the report names).
-TEXT_ONLY = {"cxx_async", "cxx_jthread", "rust_ticker_O0", "rust_ticker_O2"}
+TEXT_ONLY = {"cxx_async", "cxx_jthread", "rust_ticker_O0", "rust_ticker_O2", "py_timer_queue",
+             "py_timer_queue_system"}
 # Cases whose program may be missing: (what, why it is skipped).
-OPTIONAL = {"rust_ticker_O0": "rustc", "rust_ticker_O2": "rustc"}
+OPTIONAL = {"rust_ticker_O0": "rustc", "rust_ticker_O2": "rustc",
+            "py_timer_queue_system": "Debian's python3"}
 
 
 def snapshots(cmd, shim, tmp):

@@ -23,7 +23,7 @@ struct lw_judgement {
     char **thread_detail;  /* stuck: why; parked: on what; else NULL (malloc'd) */
 };
 
-/* Applies DESIGN.md §2 to one snapshot with grace grace_ms. */
+/* Applies the verdict rules (docs/design.md §2) to one snapshot with grace grace_ms. */
 void lw_judge(const struct lw_snapshot *s, int64_t grace_ms, struct lw_judgement *j);
 void lw_judgement_free(const struct lw_snapshot *s, struct lw_judgement *j);
 bool lw_is_exit_snapshot(const struct lw_snapshot *s);

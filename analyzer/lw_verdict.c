@@ -1,4 +1,4 @@
-/* lw_verdict.c — DESIGN.md §2 verdicts for one snapshot.
+/* lw_verdict.c — verdicts for one snapshot (docs/design.md §2).
  *
  * Owns the rules of docs/design.md §2: leaked (thread, timer, socket, fd),
  * unjoined, stuck, the parked exception with its limits (never for the

@@ -1,4 +1,4 @@
-/* Verdict rules of DESIGN.md §2, one test per rule and per exception. */
+/* Verdict rules of docs/design.md §2, one test per rule and per exception. */
 #include "test_analyzer_util.h"
 
 /* Judges a one-thread snapshot (plus the main thread) and returns the

@@ -263,6 +263,12 @@ struct lw_thread {
      * resumed): its next wait at the same site and object continues it */
     int bresume;
     uintptr_t bresume_ip, bresume_obj;
+    /* the active wait cannot outlast LW_STACK_AFTER_NS (its own timeout is
+     * shorter): its stack is b.caller alone and no slot was used
+     * (docs/design.md §3.6; seqlocked) */
+    int bshort;
+    /* coarse time from which a short wait may use a site slot again */
+    uint64_t bshort_next_ns;
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
     int cstack_n;
     uintptr_t stacks[]; /* creation stack [depth], blocked stack slots 0 and 1 [depth] each */

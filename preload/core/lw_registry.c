@@ -381,6 +381,41 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
     LW_SEQ_WR(t->b.nstack, s->n);
 }
 
+/* A wait whose own timeout ends within LW_STACK_AFTER_NS can never be
+ * blocked long enough to need its complete stack for that reason, but a
+ * loop of them (a ticker, a heartbeat) is a thread whose name and "blocked
+ * at" a report needs. So such a wait at a site without a stack goes
+ * through the site slots (and unwinds as a second wait there) at most once
+ * per LW_STACK_AFTER_NS per thread, and otherwise records its caller frame
+ * alone, with no slot taken (docs/design.md §3.6): CPython's GIL waits 5 ms
+ * at a time at a different stack depth after each kind of blocking call,
+ * and as "second waits at a site" those depths cost ~40 unwinds per thread
+ * and evicted the sites that had a stack. Only called when the site has no
+ * stack yet; the coarse clocks (vDSO, no syscall) lag by at most a tick,
+ * which errs towards "not short". True: record the caller frame only. */
+static __attribute__((noinline)) bool lw_wait_short(struct lw_thread *t, const struct lw_wait_info *wi)
+{
+    if (wi->timeout_ns < 0)
+        return false;
+    struct timespec now;
+    if (wi->deadline_clk) {
+        clockid_t clk = wi->deadline_clk - 1;
+        if (clk == CLOCK_REALTIME)
+            clk = CLOCK_REALTIME_COARSE;
+        else if (clk == CLOCK_MONOTONIC)
+            clk = CLOCK_MONOTONIC_COARSE;
+        if (clock_gettime(clk, &now) != 0 || wi->timeout_ns - (int64_t)lw_ts_ns(&now) > LW_STACK_AFTER_NS)
+            return false;
+    } else if (wi->timeout_ns > LW_STACK_AFTER_NS) {
+        return false;
+    }
+    uint64_t mono = lw_now_coarse_ns();
+    if (mono < t->bshort_next_ns)
+        return true;
+    t->bshort_next_ns = mono + LW_STACK_AFTER_NS;
+    return false;
+}
+
 static inline void lw_unbump(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1, memory_order_relaxed);
@@ -437,11 +472,15 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     int slot = t->bslot;
     const struct lw_bsite *bs = &t->bsite[slot];
     uintptr_t lazy = 0; /* the token says whether the site's stack is partial */
+    LW_SEQ_WR(t->bshort, 0);
     if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp)) {
         bs = &t->bsite[1 - slot];
         if (LW_LIKELY(bs->full && bs->ip == ip && bs->sp == sp)) {
             LW_SEQ_WR(t->bslot, 1 - slot);
             LW_SEQ_WR(t->b.nstack, bs->n);
+        } else if (lw_wait_short(t, wi)) {
+            LW_SEQ_WR(t->bshort, 1); /* caller frame only, no slot taken */
+            LW_SEQ_WR(t->b.nstack, 1);
         } else {
             lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
             lazy = t->bsite[t->bslot & 1].full ? 0 : LW_TOK_LAZY;
@@ -510,7 +549,7 @@ bool lw_wait_split(clockid_t clk, const struct timespec *abs, struct timespec *l
 __attribute__((noinline)) void lw_wait_complete(uintptr_t token, bool resumed)
 {
     struct lw_thread *t = (struct lw_thread *)(token & ~(uintptr_t)LW_TOK_LAZY);
-    if (!t || t != lw_self || !t->blocked)
+    if (!t || t != lw_self || !t->blocked || t->bshort)
         return;
     int slot = t->bslot & 1;
     struct lw_bsite *s = &t->bsite[slot];
@@ -587,9 +626,13 @@ static void lw_blocked_copy(struct lw_blocked *out, struct lw_blocked *b, uintpt
     out->nstack = LW_SEQ_RD(b->nstack);
     if (out->nstack < 0 || out->nstack > lw_stack_depth())
         out->nstack = 0;
-    if (stack)
+    if (!from) /* a short wait: the caller frame alone */
+        out->nstack = out->nstack > 0 ? 1 : 0;
+    if (stack && from)
         for (int i = 0; i < out->nstack; i++)
             stack[i] = LW_SEQ_RD(from[i]);
+    else if (stack && out->nstack)
+        stack[0] = out->caller;
 }
 
 bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr_t *stack)
@@ -602,7 +645,8 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
         }
         bool b = LW_SEQ_RD(t->blocked);
         if (b)
-            lw_blocked_copy(out, &t->b, stack, lw_thread_bstack(t, LW_SEQ_RD(t->bslot) & 1));
+            lw_blocked_copy(out, &t->b, stack,
+                            LW_SEQ_RD(t->bshort) ? NULL : lw_thread_bstack(t, LW_SEQ_RD(t->bslot) & 1));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
             return b;

@@ -56,7 +56,7 @@ static __attribute__((noinline)) uintptr_t hook_a(void)
 
 static __attribute__((noinline)) uintptr_t hook_b(void)
 {
-    struct lw_wait_info wi = {"nanosleep", "sleep", 0, -1, NULL, 0, 1000, 0,
+    struct lw_wait_info wi = {"nanosleep", "sleep", 0, -1, NULL, 0, 5000000000LL, 0,
                               __builtin_return_address(0), 0};
     last_caller = (uintptr_t)wi.caller;
     uintptr_t r = lw_wait_begin(&wi);
@@ -163,6 +163,115 @@ START_TEST(lazy_stack_site_loop)
         site_a();
     ck_assert_int_eq(t->bsite[t->bslot].full, 1);
     ck_assert_int_gt(t->b.nstack, 2);
+    drop_self(t);
+}
+END_TEST
+
+/* A wait whose own timeout ends within LW_STACK_AFTER_NS (relative, or a
+ * deadline on clk; deadline_clk 0 = relative): begun at site S and read
+ * while active. */
+static __attribute__((noinline)) int site_short(int64_t timeout_ns, int deadline_clk, uintptr_t *tok_out)
+{
+    struct lw_wait_info wi = {"pthread_cond_timedwait", "cond", 0x3000, -1, NULL, 0, timeout_ns,
+                              0, __builtin_return_address(0), deadline_clk};
+    last_caller = (uintptr_t)wi.caller;
+    uintptr_t tok = lw_wait_begin(&wi);
+    ck_assert(tok != 0);
+    uintptr_t st[LW_MAX_DEPTH];
+    struct lw_blocked b;
+    ck_assert(lw_thread_read_blocked(lw_self, &b, st));
+    ck_assert_uint_eq(b.caller, last_caller);
+    if (b.nstack == 1)
+        ck_assert_uint_eq(st[0], last_caller);
+    *tok_out = tok;
+    lw_wait_end(tok);
+    __asm__ volatile("" ::: "memory");
+    return b.nstack;
+}
+
+static int64_t deadline_in(clockid_t clk, int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ns;
+}
+
+/* CPython's GIL waits 5 ms at a time, at many stack depths: such waits
+ * never unwind, never take a site slot (the two full sites of a loop stay
+ * full) and are never split; a long or untimed wait at the same place is
+ * an ordinary site. */
+START_TEST(short_waits_keep_the_sites)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    for (int i = 0; i < 3; i++) {
+        site_a();
+        site_b();
+    }
+    ck_assert_uint_eq(t->bunwinds, 2);
+    int slot = t->bslot;
+    uintptr_t tok;
+    /* a short wait used the slots less than LW_STACK_AFTER_NS ago (set
+     * here rather than waited for: the test must not depend on its speed) */
+    t->bshort_next_ns = UINT64_MAX;
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(site_short(5000000, 0, &tok), 1); /* relative 5 ms */
+        ck_assert(!lw_wait_lazy(tok));
+        ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 5000000), CLOCK_REALTIME + 1, &tok), 1);
+        ck_assert(!lw_wait_lazy(tok));
+        ck_assert_int_eq(site_short(deadline_in(CLOCK_MONOTONIC, 50000000), CLOCK_MONOTONIC + 1, &tok),
+                         1);
+        ck_assert(!lw_wait_lazy(tok));
+        ck_assert_int_eq(site_short(0, 0, &tok), 1); /* a poll that does not wait */
+    }
+    ck_assert_uint_eq(t->bunwinds, 2);
+    ck_assert_int_eq(t->bslot, slot);
+    ck_assert_int_eq(t->bsite[0].full, 1);
+    ck_assert_int_eq(t->bsite[1].full, 1);
+    /* both sites still full: back to them without an unwind */
+    site_a();
+    ck_assert_int_gt(t->b.nstack, 2);
+    site_b();
+    ck_assert_int_gt(t->b.nstack, 2);
+    ck_assert_uint_eq(t->bunwinds, 2);
+    /* past the split (a deadline 1 s away, relative 1 s, untimed): an
+     * ordinary site, lazy at first (the hook may split it) */
+    ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 1000000000), CLOCK_REALTIME + 1, &tok), 1);
+    ck_assert(lw_wait_lazy(tok));
+    ck_assert_int_eq(site_short(1000000000, 0, &tok), 1);
+    ck_assert(lw_wait_lazy(tok)); /* relative 1 s, another call line: a new site */
+    drop_self(t);
+}
+END_TEST
+
+/* A ticker (a loop of short sleeps at one place) still gets its stack:
+ * once per LW_STACK_AFTER_NS a short wait goes through the site slots, so
+ * its second pass there unwinds; later ticks reuse the stack whatever the
+ * allowance says. */
+static __attribute__((noinline)) int tick(uintptr_t *tok)
+{
+    int n = site_short(20000000, 0, tok); /* 20 ms */
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+START_TEST(short_wait_loop_gets_its_stack)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    uintptr_t tok;
+    t->bshort_next_ns = 0; /* the allowance is open */
+    ck_assert_int_eq(tick(&tok), 1);
+    ck_assert_uint_eq(t->bunwinds, 0);
+    ck_assert_int_eq(tick(&tok), 1); /* within the interval: caller only */
+    ck_assert_uint_eq(t->bunwinds, 0);
+    t->bshort_next_ns = 0; /* LW_STACK_AFTER_NS later */
+    ck_assert_int_gt(tick(&tok), 2);
+    ck_assert_uint_eq(t->bunwinds, 1);
+    t->bshort_next_ns = UINT64_MAX;
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_gt(tick(&tok), 2);
+    ck_assert_uint_eq(t->bunwinds, 1);
     drop_self(t);
 }
 END_TEST
@@ -361,6 +470,8 @@ Suite *lw_suite_preload_lazy(void)
     tcase_add_test(tc, owner_memo_no_probe);
     tcase_add_test(tc, split_wait_completes_first_stack);
     tcase_add_test(tc, split_cond_wait_resumes);
+    tcase_add_test(tc, short_waits_keep_the_sites);
+    tcase_add_test(tc, short_wait_loop_gets_its_stack);
     suite_add_tcase(s, tc);
     return s;
 }

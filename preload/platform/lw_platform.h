@@ -145,6 +145,11 @@ bool lw_proc_read(int taskfd, int tid, struct lw_proc *p, bool want_syscall);
 
 /* ---- memory ---- */
 void *lw_mmap(size_t n); /* zeroed anonymous memory, NULL on failure */
+/* Zeroed memory that the kernel zeroes again in the child of any fork
+ * that copies the address space (MADV_WIPEONFORK, Linux 4.14: also
+ * syscall(SYS_fork) and clone(), which run no atfork handler), and that a
+ * vfork or CLONE_VM child shares. NULL when the kernel cannot. */
+void *lw_mmap_wipeonfork(size_t n);
 /* the same, pages reserved only when touched (large sparse tables) */
 void *lw_mmap_sparse(size_t n);
 void lw_munmap(void *p, size_t n);

@@ -302,6 +302,16 @@ void *lw_mmap(size_t n)
     return (void *)r;
 }
 
+void *lw_mmap_wipeonfork(size_t n)
+{
+    void *p = lw_mmap(n);
+    if (p && lw_sys(SYS_madvise, (long)p, (long)n, MADV_WIPEONFORK) != 0) {
+        lw_munmap(p, n);
+        p = NULL;
+    }
+    return p;
+}
+
 void *lw_mmap_sparse(size_t n)
 {
     long r = lw_sys6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE,

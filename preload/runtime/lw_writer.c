@@ -29,6 +29,11 @@ static unsigned long lw_pipe_ino; /* both ends share the pipe inode */
 static _Atomic int lw_snap_asked;  /* the snapshot signal arrived */
 static _Atomic unsigned lw_writer_laps; /* writer loop turns (lw_sig_claim waits on it) */
 static _Atomic int lw_writer_pid; /* pid that owns the running writer */
+/* 1 while this process's writer runs, in a page every fork wipes: the
+ * every-wait check of lw_writer_ensure is one load, not a getpid system
+ * call per blocking send, recv or sleep (2 per TCP round trip). NULL on a
+ * kernel without MADV_WIPEONFORK (then getpid, as before). */
+static _Atomic int *lw_writer_here;
 static lw_lock_t lw_writer_lk = LW_LOCK_INIT;
 static _Atomic int lw_exit_state; /* 0 not yet, 1 running, 2 written */
 static int lw_sig_once;
@@ -511,13 +516,18 @@ static void lw_writer_start(void)
         atomic_store(&lw_writer_starting, 0);
     }
     atomic_store(&lw_writer_pid, lw_sys_getpid());
+    if (lw_writer_here)
+        atomic_store(lw_writer_here, 1);
 }
 
 void lw_writer_ensure(void)
 {
-    if (LW_LIKELY(atomic_load_explicit(&lw_writer_pid, memory_order_relaxed) == lw_sys_getpid()))
+    /* a vfork child shares the page and its 1: it must start nothing */
+    if (LW_LIKELY(lw_writer_here && atomic_load_explicit(lw_writer_here, memory_order_relaxed)))
         return;
     if (!(lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit || lw_opt.channel))
+        return;
+    if (atomic_load_explicit(&lw_writer_pid, memory_order_relaxed) == lw_sys_getpid())
         return;
     lw_lock(&lw_writer_lk);
     if (atomic_load(&lw_writer_pid) != lw_sys_getpid())
@@ -550,8 +560,11 @@ bool lw_writer_stop(void)
         if (!gone)
             lw_sys_sleep_ns(1000000);
     }
-    if (gone)
+    if (gone) {
         atomic_store(&lw_writer_pid, 0);
+        if (lw_writer_here)
+            atomic_store(lw_writer_here, 0);
+    }
     lw_unlock(&lw_writer_lk);
     return gone;
 }
@@ -561,6 +574,7 @@ void lw_writer_init(void)
     /* handlers first: the writer's first ppoll must already let the
      * snapshot signal in (one sent before we ran is pending) */
     lw_signals_install();
+    lw_writer_here = lw_mmap_wipeonfork(4096);
     if (lw_opt.signo > 0 || lw_opt.interval_ms > 0 || lw_opt.at_exit || lw_ctl_fd() >= 0)
         lw_writer_start();
     if (lw_opt.channel)

@@ -217,6 +217,8 @@ CASES = [
     ("raw_fork fork exit", raw_fork_case("fork", "exit")),
     ("raw_fork clone term", raw_fork_case("clone", "term")),
     ("raw_fork clone exit", raw_fork_case("clone", "exit")),
+    ("raw_fork fork snap", raw_fork_case("fork", "snap")),
+    ("raw_fork clone snap", raw_fork_case("clone", "snap")),
     ("vfork_close close", vfork_case("close")),
     ("vfork_close close_range", vfork_case("close_range")),
     ("vfork_close exec", vfork_case("exec")),

@@ -405,7 +405,11 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 
 /* ---- rwlocks ---- */
 
-#define LW_RW(name, tryname, args, call_args, timeout)                                    \
+/* Split like the mutexes (docs/design.md §3.6): the first part is the
+ * clock variant on the call's clock, ending at the earlier of the split and
+ * the call's own deadline; the lock state is in the lock, so locking again
+ * after its ETIMEDOUT loses nothing. glibc's rwlock waits loop on EINTR. */
+#define LW_RW(name, tryname, args, call_args, timeout, split_ok, lclk, labs, split_call)  \
     LW_LOCK_FAST2(name, tryname, l, args, call_args, lw_real_##name != NULL)              \
     static int lw_slow_##name(LW_UNPAREN args, void *caller)                              \
     {                                                                                     \
@@ -415,23 +419,34 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
         if (!caller || lw_tls_guard)                                                      \
             return lw_real_##name call_args;                                              \
         uintptr_t tok = lw_wait_lock(#name, "rwlock", l, (timeout), 0, caller);           \
-        int rc = lw_real_##name call_args;                                                \
+        int rc = -1;                                                                      \
+        struct timespec lim;                                                              \
+        if (LW_UNLIKELY(lw_wait_lazy(tok)) && (split_ok) && lw_wait_split((lclk), (labs), &lim)) \
+            rc = lw_split_expired(tok, split_call);                                       \
+        if (rc == -1)                                                                     \
+            rc = lw_real_##name call_args;                                                \
         lw_wait_done(tok);                                                                \
         return rc;                                                                        \
     }
 
-LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE)
-LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE)
+LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE,
+      LW_REAL(pthread_rwlock_clockrdlock), CLOCK_MONOTONIC, NULL,
+      LW_REAL(pthread_rwlock_clockrdlock)(l, CLOCK_MONOTONIC, &lim))
+LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE,
+      LW_REAL(pthread_rwlock_clockwrlock), CLOCK_MONOTONIC, NULL,
+      LW_REAL(pthread_rwlock_clockwrlock)(l, CLOCK_MONOTONIC, &lim))
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs),
+      1, CLOCK_REALTIME, abs, lw_real_pthread_rwlock_timedrdlock(l, &lim))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs),
+      1, CLOCK_REALTIME, abs, lw_real_pthread_rwlock_timedwrlock(l, &lim))
 LW_RW(pthread_rwlock_clockrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_deadline(clk, abs))
+      lw_deadline(clk, abs), 1, clk, abs, lw_real_pthread_rwlock_clockrdlock(l, clk, &lim))
 LW_RW(pthread_rwlock_clockwrlock, pthread_rwlock_trywrlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
-      lw_deadline(clk, abs))
+      lw_deadline(clk, abs), 1, clk, abs, lw_real_pthread_rwlock_clockwrlock(l, clk, &lim))
 
 /* ---- semaphores: trywait first; its EAGAIN must not leak into errno ---- */
 
@@ -591,13 +606,47 @@ LW_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
     return rc;
 }
 
+/* usleep and sleep split through lw_sleep_split, as nanosleep (glibc's
+ * reach nanosleep internally, past the hook), and return what glibc's do:
+ * usleep is nanosleep(req, NULL); sleep returns 0 with errno restored, or
+ * on EINTR the whole seconds of the remainder with errno EINTR. -1/-2:
+ * not split. */
+static LW_COLD int lw_usleep_split(uintptr_t tok, useconds_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int rc = lw_sleep_split(tok, CLOCK_MONOTONIC, &ts, NULL);
+    if (rc > 0) {
+        errno = rc;
+        rc = -1;
+    } else if (rc == -1)
+        rc = -2;
+    return rc;
+}
+
+static LW_COLD long lw_sec_sleep_split(uintptr_t tok, unsigned s)
+{
+    int saved = errno;
+    struct timespec ts = {(time_t)s, 0};
+    int rc = lw_sleep_split(tok, CLOCK_MONOTONIC, &ts, &ts);
+    if (rc == -1)
+        return -1;
+    if (rc != 0) {
+        errno = rc;
+        return (long)ts.tv_sec;
+    }
+    errno = saved;
+    return 0;
+}
+
 LW_EXPORT int usleep(useconds_t us)
 {
     LW_ENSURE(usleep);
     lw_writer_ensure();
     uintptr_t tok =
         lw_active() ? lw_wait("usleep", "sleep", NULL, LW_TMO_NS((int64_t)us * 1000), 0, LW_CALLER) : 0;
-    int rc = lw_real_usleep(us);
+    int rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_usleep_split(tok, us) : -2;
+    if (rc == -2)
+        rc = lw_real_usleep(us);
     lw_wait_done(tok);
     return rc;
 }
@@ -609,9 +658,10 @@ LW_EXPORT unsigned sleep(unsigned s)
     uintptr_t tok = lw_active()
                         ? lw_wait("sleep", "sleep", NULL, LW_TMO_NS((int64_t)s * 1000000000), 0, LW_CALLER)
                         : 0;
-    unsigned rc = lw_real_sleep(s);
+    long rc = LW_UNLIKELY(lw_wait_lazy(tok)) ? lw_sec_sleep_split(tok, s) : -1;
+    unsigned r = rc == -1 ? lw_real_sleep(s) : (unsigned)rc;
     lw_wait_done(tok);
-    return rc;
+    return r;
 }
 
 /* ---- syscall(SYS_futex, FUTEX_WAIT...): Rust std, C++20 atomic::wait ---- */

@@ -5,12 +5,16 @@ E2E_PRELOAD_DIR := $(BUILD)/tests/e2e-preload
 E2E_PRELOAD_SRC := tests/e2e/preload
 E2E_PRELOAD_BINS := $(E2E_PRELOAD_DIR)/fix $(E2E_PRELOAD_DIR)/fix_disabled $(E2E_PRELOAD_DIR)/cxx $(E2E_PRELOAD_DIR)/early \
 	$(E2E_PRELOAD_DIR)/libdl_fixture.so $(E2E_PRELOAD_DIR)/libearly_fixture.so \
-	$(E2E_PRELOAD_DIR)/fwd.so $(E2E_PRELOAD_DIR)/bench $(E2E_PRELOAD_DIR)/split
+	$(E2E_PRELOAD_DIR)/fwd.so $(E2E_PRELOAD_DIR)/bench $(E2E_PRELOAD_DIR)/split \
+	$(E2E_PRELOAD_DIR)/split_io
 
 $(E2E_PRELOAD_DIR)/fix: $(E2E_PRELOAD_SRC)/fix.c include/leakwatch.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -pthread $< -o $@ -ldl
 $(E2E_PRELOAD_DIR)/split: $(E2E_PRELOAD_SRC)/split.c include/leakwatch.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -pthread $< -o $@
+$(E2E_PRELOAD_DIR)/split_io: $(E2E_PRELOAD_SRC)/split_io.c include/leakwatch.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -pthread $< -o $@
 $(E2E_PRELOAD_DIR)/fix_disabled: $(E2E_PRELOAD_SRC)/fix.c include/leakwatch.h | $(DEPS_STAMP)

@@ -458,6 +458,54 @@ def split_waits_complete_stacks():
 
 
 @test
+def split_io_unchanged():
+    # rwlocks, sleep and usleep split at their first wait (docs/design.md
+    # §3.6) give the same results, errno, timeouts (at least as long, not
+    # twice) and sleep remainders as a plain run
+    prog = os.path.join(BIN, "split_io")
+    plain = run([prog], preload=False, timeout=60)
+    lw = run([prog], "at_exit=0", timeout=60)
+    check(plain.returncode == 0 and lw.returncode == 0, f"both runs succeed: {lw.stderr}")
+    check(plain.stdout == lw.stdout, "output differs:\n--- plain\n" + plain.stdout +
+          "--- leakwatch\n" + lw.stdout)
+    check(plain.stdout.count("\n") == 11 and "NO" not in plain.stdout,
+          f"every case ran and held:\n{plain.stdout}")
+
+
+@test
+def split_io_complete_stacks():
+    # a thread blocked 600 ms in its first wait in each newly split call:
+    # its blocked stack is complete, from the waiting function down to
+    # snap_main, two frames below the wait
+    prog = os.path.join(BIN, "split_io")
+    s = f"{TMP}/split_io.json"
+    r = run([prog, s], "at_exit=0", timeout=60)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    d, syms = load(s), symbols(prog)
+    want = {  # the call: the fixture's function that makes it
+        "pthread_rwlock_rdlock": "wait_rdlock",
+        "pthread_rwlock_wrlock": "wait_wrlock",
+        "sleep": "wait_sleep",
+        "usleep": "wait_usleep",
+    }
+    seen, partial = set(), []
+    for t in d["threads"]:
+        b = t["blocked"]
+        if not b or b["call"] not in want or not frame_in(d, t["start_routine"], prog,
+                                                          "snap_main", syms, False):
+            continue
+        fn = want[b["call"]]
+        st = d["stacks"][b["stack"]]
+        check(frame_in(d, st[0], prog, fn, syms), f"{b['call']}: the stack starts in {fn}")
+        if stack_has(d, b["stack"], prog, "snap_main", syms):
+            seen.add(b["call"])
+        else:
+            partial.append(b["call"])
+    check(seen == set(want), f"complete stacks for {sorted(seen)}; partial: {partial}; "
+          f"missing: {sorted(set(want) - seen - set(partial))}")
+
+
+@test
 def errno_and_results_unchanged():
     plain = run([FIX, "errno"], preload=False)
     lw = run([FIX, "errno"], "at_exit=0")

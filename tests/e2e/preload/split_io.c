@@ -1,0 +1,345 @@
+/* split_io.c — fixture for the split of rwlocks and sleep/usleep
+ * (docs/design.md §3.6).
+ * Every case is the program's first wait at its call site, blocked past
+ * the split (113 ms), and prints only what the program sees (results,
+ * errno, data, sets, remaining times and durations as yes/NO ranges);
+ * run.py compares a plain run with one under the preload.
+ *
+ * Usage: split_io            the transparency cases
+ *        split_io SNAPSHOT   threads blocked in their first wait of each
+ *                            newly split call; a snapshot (API) at 600 ms
+ */
+#define _GNU_SOURCE
+#include <leakwatch.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* at least ms, and not twice as long (a split that waited the whole
+ * timeout again would take 2x) */
+static const char *lasted(int64_t t0, int ms)
+{
+    int64_t d = now_ms() - t0;
+    return d >= ms - 1 && d < 2 * ms ? "yes" : "NO";
+}
+
+static struct timespec in_ms(clockid_t clk, int ms)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* ---- helpers: a thread that acts after a delay ---- */
+
+enum { ACT_WRITE, ACT_KILL, ACT_CONNECT, ACT_WRLOCK, ACT_RDLOCK };
+struct act {
+    int what, delay_ms, fd, sig, port, hold_ms;
+    pthread_t target;
+    pthread_rwlock_t *l;
+    sem_t *held;
+};
+
+static void *act_main(void *p)
+{
+    struct act *a = p;
+    if (a->what == ACT_WRLOCK || a->what == ACT_RDLOCK) {
+        if (a->what == ACT_WRLOCK)
+            pthread_rwlock_wrlock(a->l);
+        else
+            pthread_rwlock_rdlock(a->l);
+        sem_post(a->held);
+        sleep_ms(a->hold_ms);
+        pthread_rwlock_unlock(a->l);
+        return NULL;
+    }
+    sleep_ms(a->delay_ms);
+    if (a->what == ACT_WRITE) {
+        if (write(a->fd, "ping", 4) != 4)
+            abort();
+    } else if (a->what == ACT_KILL) {
+        pthread_kill(a->target, a->sig);
+    } else {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+            abort();
+        sleep_ms(300);
+        close(s);
+    }
+    return NULL;
+}
+
+static struct act acts[8];
+static pthread_t act_thr[8];
+static int nacts;
+
+static void later(int what, int delay_ms, int fd, int sig, int port)
+{
+    struct act *a = &acts[nacts];
+    *a = (struct act){.what = what, .delay_ms = delay_ms, .fd = fd, .sig = sig, .port = port,
+                      .target = pthread_self()};
+    pthread_create(&act_thr[nacts++], NULL, act_main, a);
+}
+
+static void joined(void)
+{
+    for (int i = 0; i < nacts; i++)
+        pthread_join(act_thr[i], NULL);
+    nacts = 0;
+}
+
+static volatile sig_atomic_t handled;
+static int self_pipe_w = -1;
+static void on_sig(int sig)
+{
+    (void)sig;
+    handled++;
+    if (self_pipe_w >= 0) {
+        int e = errno;
+        if (write(self_pipe_w, "s", 1) < 0)
+            abort();
+        errno = e;
+    }
+}
+
+static void handler(int sig, int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sig;
+    sa.sa_flags = flags;
+    sigaction(sig, &sa, NULL);
+}
+
+static void unhandle(int sig)
+{
+    signal(sig, SIG_IGN);
+}
+
+static int listener(int *port)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 4) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) != 0)
+        abort();
+    *port = ntohs(sa.sin_port);
+    return l;
+}
+
+/* ---- the snapshot case ---- */
+
+static int pw[2], rp[2], sp[3][2], lsn[2], lport[2], epfd;
+static pthread_rwlock_t rw_w = PTHREAD_RWLOCK_INITIALIZER, rw_r = PTHREAD_RWLOCK_INITIALIZER;
+
+#define KEEP __asm__ volatile("" ::: "memory") /* no tail call: keep the frame */
+
+__attribute__((noinline)) static void wait_rdlock(void)
+{
+    pthread_rwlock_rdlock(&rw_w);
+    KEEP;
+    pthread_rwlock_unlock(&rw_w);
+}
+__attribute__((noinline)) static void wait_wrlock(void)
+{
+    pthread_rwlock_wrlock(&rw_r);
+    KEEP;
+    pthread_rwlock_unlock(&rw_r);
+}
+__attribute__((noinline)) static void wait_sleep(void)
+{
+    sleep(3);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_usleep(void)
+{
+    usleep(3000000);
+    KEEP;
+}
+static void (*const snap_waits[])(void) = {
+    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep,
+};
+#define NSNAP (int)(sizeof snap_waits / sizeof snap_waits[0])
+
+static void *snap_main(void *arg)
+{
+    snap_waits[(intptr_t)arg]();
+    KEEP;
+    return NULL;
+}
+
+static int snapshot_case(const char *path)
+{
+    if (pipe(pw) || pipe(rp))
+        abort();
+    for (int i = 0; i < 3; i++)
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp[i]))
+            abort();
+    lsn[0] = listener(&lport[0]);
+    lsn[1] = listener(&lport[1]);
+    epfd = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = pw[0]};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, pw[0], &ev);
+    pthread_rwlock_wrlock(&rw_w);
+    pthread_rwlock_rdlock(&rw_r);
+    pthread_t t[NSNAP];
+    for (intptr_t i = 0; i < NSNAP; i++)
+        pthread_create(&t[i], NULL, snap_main, (void *)i);
+    sleep_ms(600);
+    if (leakwatch_snapshot(path) != 0)
+        fprintf(stderr, "split_io: snapshot failed\n");
+    pthread_rwlock_unlock(&rw_w);
+    pthread_rwlock_unlock(&rw_r);
+    if (write(pw[1], "x", 1) != 1 || write(rp[1], "x", 1) != 1)
+        abort();
+    for (int i = 0; i < 3; i++)
+        if (write(sp[i][1], "x", 1) != 1)
+            abort();
+    for (int i = 0; i < 2; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lport[i]),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+            abort();
+    }
+    for (int i = 0; i < NSNAP; i++)
+        if (snap_waits[i] != wait_sleep && snap_waits[i] != wait_usleep)
+            pthread_join(t[i], NULL);
+    return 0; /* the sleepers end with the process */
+}
+
+/* ---- the transparency cases ---- */
+
+/* blocking reads: data as without leakwatch; a handler without SA_RESTART
+ * during the first part ends them with EINTR, one with SA_RESTART leaves
+ * them blocked until the data comes */
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t held;
+
+static void hold(int what, int ms)
+{
+    struct act *a = &acts[nacts];
+    *a = (struct act){.what = what, .l = &rw, .held = &held, .hold_ms = ms};
+    pthread_create(&act_thr[nacts++], NULL, act_main, a);
+    sem_wait(&held);
+}
+
+static void lock_sleep_cases(void)
+{
+    int64_t t0;
+    int r;
+    sem_init(&held, 0, 0);
+    t0 = now_ms();
+    hold(ACT_WRLOCK, 250);
+    r = pthread_rwlock_rdlock(&rw);
+    printf("rwlock_rdlock, writer for 250 ms: %d after it: %s\n", r,
+           now_ms() - t0 >= 249 ? "yes" : "NO");
+    pthread_rwlock_unlock(&rw);
+    joined();
+    t0 = now_ms();
+    hold(ACT_RDLOCK, 250);
+    r = pthread_rwlock_wrlock(&rw);
+    printf("rwlock_wrlock, reader for 250 ms: %d after it: %s\n", r,
+           now_ms() - t0 >= 249 ? "yes" : "NO");
+    pthread_rwlock_unlock(&rw);
+    joined();
+    hold(ACT_WRLOCK, 600);
+    struct timespec ts = in_ms(CLOCK_REALTIME, 300);
+    t0 = now_ms();
+    r = pthread_rwlock_timedrdlock(&rw, &ts);
+    printf("rwlock_timedrdlock 300 ms, writer for 600 ms: %s lasted: %s\n", strerror(r),
+           lasted(t0, 300));
+    joined();
+    hold(ACT_RDLOCK, 600);
+    ts = in_ms(CLOCK_MONOTONIC, 300);
+    t0 = now_ms();
+    r = pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &ts);
+    printf("rwlock_clockwrlock 300 ms, reader for 600 ms: %s lasted: %s\n", strerror(r),
+           lasted(t0, 300));
+    joined();
+    t0 = now_ms();
+    hold(ACT_RDLOCK, 250);
+    r = pthread_rwlock_rdlock(&rw); /* readers share */
+    printf("rwlock_rdlock, reader holding: %d at once: %s\n", r, now_ms() - t0 < 200 ? "yes" : "NO");
+    pthread_rwlock_unlock(&rw);
+    joined();
+
+    /* sleep and usleep: glibc's results and errno */
+    errno = 77;
+    t0 = now_ms();
+    unsigned u = sleep(1);
+    printf("sleep 1: %u errno %d lasted: %s\n", u, errno, lasted(t0, 1000));
+    handler(SIGALRM, 0);
+    later(ACT_KILL, 250, 0, SIGALRM, 0);
+    errno = 0;
+    u = sleep(2);
+    printf("sleep 2, handler at 250 ms: %u %s\n", u, strerror(errno));
+    joined();
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    u = sleep(1);
+    printf("sleep 1, handler at 40 ms: %u %s\n", u, strerror(errno));
+    joined();
+    errno = 78;
+    t0 = now_ms();
+    r = usleep(300000);
+    printf("usleep 300 ms: %d errno %d lasted: %s\n", r, errno, lasted(t0, 300));
+    later(ACT_KILL, 250, 0, SIGALRM, 0);
+    errno = 0;
+    r = usleep(1000000);
+    printf("usleep 1 s, handler at 250 ms: %d %s\n", r, strerror(errno));
+    joined();
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = usleep(1000000);
+    printf("usleep 1 s, handler at 40 ms: %d %s\n", r, strerror(errno));
+    joined();
+    unhandle(SIGALRM);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1)
+        return snapshot_case(argv[1]);
+    lock_sleep_cases();
+    return 0;
+}

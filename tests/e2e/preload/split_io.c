@@ -1,5 +1,5 @@
-/* split_io.c — fixture for the split of rwlocks and sleep/usleep
- * (docs/design.md §3.6).
+/* split_io.c — fixture for the split of rwlocks, sleep/usleep and the
+ * multiplexing waits (docs/design.md §3.6).
  * Every case is the program's first wait at its call site, blocked past
  * the split (113 ms), and prints only what the program sees (results,
  * errno, data, sets, remaining times and durations as yes/NO ranges);
@@ -50,6 +50,11 @@ static const char *lasted(int64_t t0, int ms)
 {
     int64_t d = now_ms() - t0;
     return d >= ms - 1 && d < 2 * ms ? "yes" : "NO";
+}
+
+static const char *between(int64_t v, int64_t lo, int64_t hi)
+{
+    return v >= lo && v <= hi ? "yes" : "NO";
 }
 
 static struct timespec in_ms(clockid_t clk, int ms)
@@ -153,6 +158,14 @@ static void unhandle(int sig)
     signal(sig, SIG_IGN);
 }
 
+static void drain(int fd)
+{
+    char b[64];
+    struct pollfd p = {fd, POLLIN, 0};
+    while (poll(&p, 1, 0) == 1 && read(fd, b, sizeof b) > 0)
+        ;
+}
+
 static int listener(int *port)
 {
     int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -194,8 +207,54 @@ __attribute__((noinline)) static void wait_usleep(void)
     usleep(3000000);
     KEEP;
 }
+__attribute__((noinline)) static void wait_poll(void)
+{
+    struct pollfd p = {pw[0], POLLIN, 0};
+    poll(&p, 1, -1);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_ppoll(void)
+{
+    struct pollfd p = {pw[0], POLLIN, 0};
+    ppoll(&p, 1, NULL, NULL);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_select(void)
+{
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(pw[0], &r);
+    select(pw[0] + 1, &r, NULL, NULL, NULL);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_pselect(void)
+{
+    fd_set r;
+    FD_ZERO(&r);
+    FD_SET(pw[0], &r);
+    pselect(pw[0] + 1, &r, NULL, NULL, NULL, NULL);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_epoll(void)
+{
+    struct epoll_event ev;
+    epoll_wait(epfd, &ev, 1, -1);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_epoll_p(void)
+{
+    struct epoll_event ev;
+    epoll_pwait(epfd, &ev, 1, -1, NULL);
+    KEEP;
+}
+__attribute__((noinline)) static void wait_epoll_p2(void)
+{
+    struct epoll_event ev;
+    epoll_pwait2(epfd, &ev, 1, NULL, NULL);
+    KEEP;
+}
 static void (*const snap_waits[])(void) = {
-    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep,
+    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep, wait_poll, wait_ppoll, wait_select, wait_pselect, wait_epoll, wait_epoll_p, wait_epoll_p2,
 };
 #define NSNAP (int)(sizeof snap_waits / sizeof snap_waits[0])
 
@@ -247,6 +306,187 @@ static int snapshot_case(const char *path)
 }
 
 /* ---- the transparency cases ---- */
+
+static void mux_cases(void)
+{
+    int a[2], b[2], r;
+    int64_t t0;
+    if (pipe(a) || pipe(b))
+        abort();
+    int nfds = (a[0] > b[0] ? a[0] : b[0]) + 1;
+    fd_set rd;
+    struct timeval tv;
+
+    /* select, never ready: 0, sets cleared, no time left, its length */
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    tv = (struct timeval){0, 300000};
+    t0 = now_ms();
+    r = select(nfds, &rd, NULL, NULL, &tv);
+    printf("select 300 ms, nothing ready: %d, sets clear %s, left %ld.%06ld, lasted: %s\n", r,
+           !FD_ISSET(a[0], &rd) && !FD_ISSET(b[0], &rd) ? "yes" : "NO", (long)tv.tv_sec,
+           (long)tv.tv_usec, lasted(t0, 300));
+
+    /* select, ready after the split: the sets the program gave are waited
+     * on again (b's bit only), the time left is the whole call's */
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    tv = (struct timeval){1, 0};
+    later(ACT_WRITE, 250, b[1], 0, 0);
+    t0 = now_ms();
+    r = select(nfds, &rd, NULL, NULL, &tv);
+    printf("select 1 s, ready at 250 ms: %d, a %d b %d, left 600-760 ms: %s\n", r,
+           FD_ISSET(a[0], &rd), FD_ISSET(b[0], &rd),
+           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 600, 760));
+    joined();
+    drain(b[0]);
+
+    /* select, ready before the split: the time left is still the whole
+     * call's (the first part's remainder plus what it did not cover) */
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    tv = (struct timeval){1, 0};
+    later(ACT_WRITE, 30, a[1], 0, 0);
+    r = select(nfds, &rd, NULL, NULL, &tv);
+    printf("select 1 s, ready at 30 ms: %d, a %d b %d, left 850-975 ms: %s\n", r,
+           FD_ISSET(a[0], &rd), FD_ISSET(b[0], &rd),
+           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 850, 975));
+    joined();
+    drain(a[0]);
+
+    /* pselect: the caller's timespec is not written (glibc copies it) */
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    struct timespec ts = {0, 300000000};
+    t0 = now_ms();
+    r = pselect(nfds, &rd, NULL, NULL, &ts, NULL);
+    printf("pselect 300 ms, nothing ready: %d, set clear %s, timespec %ld.%09ld, lasted: %s\n", r,
+           !FD_ISSET(a[0], &rd) ? "yes" : "NO", (long)ts.tv_sec, ts.tv_nsec, lasted(t0, 300));
+    FD_ZERO(&rd);
+    FD_SET(a[0], &rd);
+    FD_SET(b[0], &rd);
+    later(ACT_WRITE, 250, a[1], 0, 0);
+    r = pselect(nfds, &rd, NULL, NULL, NULL, NULL);
+    printf("pselect for ever, ready at 250 ms: %d, a %d b %d\n", r, FD_ISSET(a[0], &rd),
+           FD_ISSET(b[0], &rd));
+    joined();
+    drain(a[0]);
+
+    /* poll */
+    struct pollfd p[2] = {{a[0], POLLIN, 0}, {b[0], POLLIN, 0}};
+    t0 = now_ms();
+    r = poll(p, 2, 300);
+    printf("poll 300 ms, nothing ready: %d revents %d %d, lasted: %s\n", r, p[0].revents,
+           p[1].revents, lasted(t0, 300));
+    later(ACT_WRITE, 250, b[1], 0, 0);
+    r = poll(p, 2, -1);
+    printf("poll for ever, ready at 250 ms: %d revents %d %d\n", r, p[0].revents, p[1].revents);
+    joined();
+    drain(b[0]);
+    later(ACT_WRITE, 250, b[1], 0, 0);
+    t0 = now_ms();
+    r = poll(p, 2, 1000);
+    printf("poll 1 s, ready at 250 ms: %d revents %d %d, before its timeout: %s\n", r,
+           p[0].revents, p[1].revents, now_ms() - t0 < 900 ? "yes" : "NO");
+    joined();
+    drain(b[0]);
+
+    /* EINTR: poll never restarts, SA_RESTART or not, in either part */
+    handler(SIGALRM, 0);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = poll(p, 2, -1);
+    printf("poll, handler at 40 ms (no SA_RESTART): %d %s\n", r, strerror(errno));
+    joined();
+    later(ACT_KILL, 250, 0, SIGALRM, 0);
+    errno = 0;
+    r = poll(p, 2, 2000);
+    printf("poll 2 s, handler at 250 ms: %d %s\n", r, strerror(errno));
+    joined();
+    handler(SIGALRM, SA_RESTART);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = poll(p, 2, -1);
+    printf("poll, handler at 40 ms (SA_RESTART): %d %s\n", r, strerror(errno));
+    joined();
+
+    /* ppoll: timespec not written; the call's mask applies to both parts
+     * and a signal only the call blocks is handled after it, not between
+     * the parts (its handler writes to the pipe polled: handled between
+     * the parts it would end the wait at once) */
+    ts = (struct timespec){0, 300000000};
+    t0 = now_ms();
+    r = ppoll(p, 2, &ts, NULL);
+    printf("ppoll 300 ms, nothing ready: %d, timespec %ld.%09ld, lasted: %s\n", r,
+           (long)ts.tv_sec, ts.tv_nsec, lasted(t0, 300));
+    sigset_t m, old;
+    sigemptyset(&m);
+    sigaddset(&m, SIGHUP);
+    handler(SIGHUP, 0);
+    self_pipe_w = a[1];
+    handled = 0;
+    later(ACT_KILL, 50, 0, SIGHUP, 0);
+    later(ACT_WRITE, 400, b[1], 0, 0);
+    t0 = now_ms();
+    r = ppoll(p, 2, NULL, &m);
+    int64_t d = now_ms() - t0;
+    printf("ppoll masking SIGHUP (sent at 50 ms), b ready at 400 ms: %d revents %d %d, "
+           "handled after: %d, waited for b: %s\n",
+           r, p[0].revents, p[1].revents, (int)handled, d >= 390 ? "yes" : "NO");
+    joined();
+    self_pipe_w = -1;
+    drain(a[0]);
+    drain(b[0]);
+    /* pselect's pattern: blocked, unblocked by the call's mask only */
+    sigemptyset(&m);
+    sigaddset(&m, SIGUSR1);
+    handler(SIGUSR1, 0);
+    pthread_sigmask(SIG_BLOCK, &m, &old);
+    sigemptyset(&m);
+    handled = 0;
+    later(ACT_KILL, 250, 0, SIGUSR1, 0);
+    errno = 0;
+    r = ppoll(p, 2, NULL, &m);
+    printf("ppoll unblocking SIGUSR1 (sent at 250 ms): %d %s handled %d\n", r, strerror(errno),
+           (int)handled);
+    joined();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    unhandle(SIGUSR1);
+    unhandle(SIGHUP);
+
+    /* epoll */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = b[0]}, out[2];
+    epoll_ctl(ep, EPOLL_CTL_ADD, b[0], &ev);
+    t0 = now_ms();
+    r = epoll_wait(ep, out, 2, 300);
+    printf("epoll_wait 300 ms, nothing ready: %d, lasted: %s\n", r, lasted(t0, 300));
+    later(ACT_WRITE, 250, b[1], 0, 0);
+    r = epoll_wait(ep, out, 2, -1);
+    printf("epoll_wait for ever, ready at 250 ms: %d fd ok %s\n", r,
+           r == 1 && out[0].data.fd == b[0] ? "yes" : "NO");
+    joined();
+    drain(b[0]);
+    t0 = now_ms();
+    r = epoll_pwait(ep, out, 2, 300, NULL);
+    printf("epoll_pwait 300 ms, nothing ready: %d, lasted: %s\n", r, lasted(t0, 300));
+    handler(SIGALRM, 0);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = epoll_wait(ep, out, 2, -1);
+    printf("epoll_wait, handler at 40 ms: %d %s\n", r, strerror(errno));
+    joined();
+    close(ep);
+    unhandle(SIGALRM);
+
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
 
 /* blocking reads: data as without leakwatch; a handler without SA_RESTART
  * during the first part ends them with EINTR, one with SA_RESTART leaves
@@ -341,5 +581,6 @@ int main(int argc, char **argv)
     if (argc > 1)
         return snapshot_case(argv[1]);
     lock_sleep_cases();
+    mux_cases();
     return 0;
 }

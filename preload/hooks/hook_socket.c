@@ -14,6 +14,7 @@
 #include "lw_hooks.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
@@ -102,6 +103,63 @@ uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t tim
     return tok;
 }
 
+/* A blocking receive or accept at a lazy site, split (docs/design.md
+ * §3.6): the program's own call cannot be given a timeout without changing
+ * it, so the first part is a readiness wait in poll() for up to
+ * LW_STACK_AFTER_NS (POLLIN; an error or hang-up wakes it too); if it
+ * expires the stack is completed, and then the hook makes the program's
+ * call unchanged (data that raced in, another reader, errors: all the
+ * kernel's). Only descriptors whose call really blocks until readable:
+ * sockets (and pipes, for read) in blocking mode, without SO_RCVTIMEO
+ * (a timed receive ends with EINTR after any handler), not listening
+ * (reads) or listening (accepts); the caller has left out zero-length
+ * reads, MSG_DONTWAIT/MSG_ERRQUEUE/MSG_OOB and readv (its length is behind
+ * a pointer the hook does not read). A handler that ends the poll with
+ * EINTR: the untimed call restarts when every handler has SA_RESTART, else
+ * it returns EINTR, and so does the hook (false, errno EINTR). Lazy path
+ * only: F_GETFL, one or two getsockopt, the poll. */
+__attribute__((noinline, cold)) bool lw_fd_split(uintptr_t tok, struct lw_fd_rec *r, int fd,
+                                                 enum lw_split_how how)
+{
+    int k = r->kind;
+    bool sock = k == LW_FD_TCP || k == LW_FD_UDP || k == LW_FD_UNIX;
+    bool accepting = how == LW_SPLIT_ACCEPT;
+    if (!(sock || (k == LW_FD_PIPE && how == LW_SPLIT_READ)) || lw_fd_rcvtimeo(r) > 0 ||
+        (accepting && k == LW_FD_UDP) ||
+        (!accepting && (atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_LISTEN)))
+        return true;
+    int e = errno;
+    bool split = false;
+    int fl = LW_REAL(fcntl)(fd, F_GETFL);
+    if (fl != -1 && !(fl & O_NONBLOCK) && (fl & O_ACCMODE) != O_WRONLY) {
+        split = true;
+        if (sock) {
+            struct timeval tv = {0, 0};
+            socklen_t sl = sizeof tv;
+            if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &sl) != 0 || tv.tv_sec != 0 ||
+                tv.tv_usec != 0)
+                split = false;
+            int lis = 0;
+            sl = sizeof lis;
+            if (split && (accepting || k != LW_FD_UDP) &&
+                (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &sl) != 0 || (lis != 0) != accepting))
+                split = false;
+        }
+    }
+    if (split) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int pr = LW_REAL(poll)(&pf, 1, (int)(LW_STACK_AFTER_NS / 1000000));
+        if (pr == 0)
+            lw_wait_complete(tok, false);
+        else if (pr < 0 && errno == EINTR && !lw_split_restarts()) {
+            errno = EINTR;
+            return false;
+        }
+    }
+    errno = e;
+    return true;
+}
+
 /* Track a new fd; errno preserved (unwinding and mmap may touch it). */
 static struct lw_fd_rec *track(int fd, enum lw_fd_kind kind, uint32_t flags)
 {
@@ -155,6 +213,10 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
         int64_t to = lw_fd_rcvtimeo(l); /* accept waits SO_RCVTIMEO at most */
         if (to != 0)
             tok = lw_fd_wait1(is4 ? "accept4" : "accept", l, fd, to, caller);
+    }
+    if (LW_UNLIKELY(lw_wait_lazy(tok)) && !lw_fd_split(tok, l, fd, LW_SPLIT_ACCEPT)) {
+        lw_fd_wait_done(tok);
+        return -1; /* EINTR, as the untimed accept would */
     }
     int nfd = is4 ? LW_REAL(accept4)(fd, addr, len, flags) : LW_REAL(accept)(fd, addr, len);
     lw_fd_wait_done(tok);

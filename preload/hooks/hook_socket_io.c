@@ -39,13 +39,19 @@ static inline void sent_out(struct lw_fd_rec *r, ssize_t n)
 /* One receive on a tracked fd: the wait bookkeeping, the call, the counts;
  * errno is the real call's. `blocking` is false for MSG_DONTWAIT; the wait
  * reports SO_RCVTIMEO, and a socket whose SO_RCVTIMEO never blocks (set
- * with a negative time) records none. */
-#define LW_TRACKED_IN(call_name, blocking, expr, buf)                                         \
+ * with a negative time) records none. `split`: the call may be split at a
+ * lazy site (docs/design.md §3.6, lw_fd_split), which may end it with
+ * EINTR as the untimed call would have. */
+#define LW_TRACKED_IN(call_name, blocking, split, how, expr, buf)                                  \
     do {                                                                                      \
         int64_t to_ = lw_fd_rcvtimeo(r);                                                      \
         uintptr_t tok_ = ((blocking) && to_ != 0)                                             \
                              ? lw_fd_wait1(call_name, r, fd, to_, __builtin_return_address(0)) \
                              : 0;                                                             \
+        if (LW_UNLIKELY(lw_wait_lazy(tok_)) && (split) && !lw_fd_split(tok_, r, fd, (how))) { \
+            lw_fd_wait_done(tok_);                                                            \
+            return -1;                                                                        \
+        }                                                                                     \
         ssize_t n_ = (expr);                                                                  \
         int e_ = errno;                                                                       \
         lw_fd_wait_done(tok_);                                                                \
@@ -54,12 +60,15 @@ static inline void sent_out(struct lw_fd_rec *r, ssize_t n)
         return n_;                                                                            \
     } while (0)
 
+/* flags of a receive that does not wait for data (or not for POLLIN) */
+#define LW_RECV_NOSPLIT (MSG_DONTWAIT | MSG_ERRQUEUE | MSG_OOB)
+
 LW_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(read)(fd, buf, n);
-    LW_TRACKED_IN("read", true, LW_REAL(read)(fd, buf, n), buf);
+    LW_TRACKED_IN("read", true, n > 0, LW_SPLIT_READ, LW_REAL(read)(fd, buf, n), buf);
 }
 
 LW_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -67,7 +76,7 @@ LW_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(__read_chk)(fd, buf, n, buflen);
-    LW_TRACKED_IN("read", true, LW_REAL(__read_chk)(fd, buf, n, buflen), buf);
+    LW_TRACKED_IN("read", true, n > 0, LW_SPLIT_READ, LW_REAL(__read_chk)(fd, buf, n, buflen), buf);
 }
 
 LW_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
@@ -75,7 +84,7 @@ LW_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(readv)(fd, iov, cnt);
-    LW_TRACKED_IN("readv", true, LW_REAL(readv)(fd, iov, cnt), NULL);
+    LW_TRACKED_IN("readv", true, false, LW_SPLIT_READ, LW_REAL(readv)(fd, iov, cnt), NULL);
 }
 
 LW_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
@@ -83,7 +92,8 @@ LW_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(recv)(fd, buf, n, flags);
-    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), LW_REAL(recv)(fd, buf, n, flags), NULL);
+    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
+                  LW_REAL(recv)(fd, buf, n, flags), NULL);
 }
 
 LW_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
@@ -91,7 +101,7 @@ LW_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(__recv_chk)(fd, buf, n, buflen, flags);
-    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT),
+    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
                   LW_REAL(__recv_chk)(fd, buf, n, buflen, flags), NULL);
 }
 
@@ -101,7 +111,7 @@ LW_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(recvfrom)(fd, buf, n, flags, a, al);
-    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT),
+    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
                   LW_REAL(recvfrom)(fd, buf, n, flags, a, al), NULL);
 }
 
@@ -111,7 +121,7 @@ LW_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al);
-    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT),
+    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
                   LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al), NULL);
 }
 
@@ -120,7 +130,10 @@ LW_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(recvmsg)(fd, msg, flags);
-    LW_TRACKED_IN("recvmsg", !(flags & MSG_DONTWAIT), LW_REAL(recvmsg)(fd, msg, flags), NULL);
+    /* a zero-length recvmsg waits for data as any (only read/readv have the
+     * zero-length shortcut), so msg is not read */
+    LW_TRACKED_IN("recvmsg", !(flags & MSG_DONTWAIT), !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
+                  LW_REAL(recvmsg)(fd, msg, flags), NULL);
 }
 
 LW_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned vlen, int flags, struct timespec *tmo)

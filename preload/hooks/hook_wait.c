@@ -268,8 +268,9 @@ static int lw_split_expired(uintptr_t tok, int rc)
  * this thread (its signal not blocked) has SA_RESTART, so the program sees
  * what it would have seen without leakwatch. With handlers of both kinds
  * the call returns EINTR, which a program with a handler without
- * SA_RESTART must handle anyway. Rare path: up to 64 sigaction queries. */
-static bool lw_split_restarts(void)
+ * SA_RESTART must handle anyway. Rare path: up to 64 sigaction queries.
+ * Blocking reads and accepts split in hook_socket.c ask it too. */
+bool lw_split_restarts(void)
 {
     sigset_t blocked;
     if (LW_REAL(pthread_sigmask)(SIG_BLOCK, NULL, &blocked) != 0)

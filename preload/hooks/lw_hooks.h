@@ -32,6 +32,16 @@ enum lw_fd_kind lw_fd_sock_kind(int domain, int type);
  * non-blocking fds or calls). */
 uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t timeout_ns,
                       void *caller);
+/* Split waits (docs/design.md §3.6). lw_split_restarts: would the kernel
+ * have restarted the untimed call after the handler that just ended a
+ * split's first part with EINTR (every handler that can run on the thread
+ * has SA_RESTART)? lw_fd_split: the first part of a blocking receive or
+ * accept at a lazy site (a readiness wait; read: sockets and pipes, the
+ * others sockets only); false: return -1/EINTR. */
+bool lw_split_restarts(void);
+enum lw_split_how { LW_SPLIT_READ, LW_SPLIT_RECV, LW_SPLIT_ACCEPT };
+bool lw_fd_split(uintptr_t tok, struct lw_fd_rec *r, int fd, enum lw_split_how how);
+
 static inline void lw_fd_wait_done(uintptr_t tok)
 {
     if (tok) {

@@ -1,5 +1,5 @@
-/* split_io.c — fixture for the split of rwlocks, sleep/usleep and the
- * multiplexing waits (docs/design.md §3.6).
+/* split_io.c — fixture for the split of rwlocks, sleep/usleep, the
+ * multiplexing waits and blocking reads/accepts (docs/design.md §3.6).
  * Every case is the program's first wait at its call site, blocked past
  * the split (113 ms), and prints only what the program sees (results,
  * errno, data, sets, remaining times and durations as yes/NO ranges);
@@ -253,8 +253,53 @@ __attribute__((noinline)) static void wait_epoll_p2(void)
     epoll_pwait2(epfd, &ev, 1, NULL, NULL);
     KEEP;
 }
+__attribute__((noinline)) static void wait_read(void)
+{
+    char b[8];
+    if (read(rp[0], b, sizeof b) < 0)
+        abort();
+    KEEP;
+}
+__attribute__((noinline)) static void wait_recv(void)
+{
+    char b[8];
+    if (recv(sp[0][0], b, sizeof b, 0) < 0)
+        abort();
+    KEEP;
+}
+__attribute__((noinline)) static void wait_recvfrom(void)
+{
+    char b[8];
+    if (recvfrom(sp[1][0], b, sizeof b, 0, NULL, NULL) < 0)
+        abort();
+    KEEP;
+}
+__attribute__((noinline)) static void wait_recvmsg(void)
+{
+    char b[8];
+    struct iovec iov = {b, sizeof b};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (recvmsg(sp[2][0], &m, 0) < 0)
+        abort();
+    KEEP;
+}
+__attribute__((noinline)) static void wait_accept(void)
+{
+    int c = accept(lsn[0], NULL, NULL);
+    KEEP;
+    close(c);
+}
+__attribute__((noinline)) static void wait_accept4(void)
+{
+    int c = accept4(lsn[1], NULL, NULL, SOCK_CLOEXEC);
+    KEEP;
+    close(c);
+}
+
 static void (*const snap_waits[])(void) = {
-    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep, wait_poll, wait_ppoll, wait_select, wait_pselect, wait_epoll, wait_epoll_p, wait_epoll_p2,
+    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep, wait_poll,     wait_ppoll,
+    wait_select, wait_pselect, wait_epoll, wait_epoll_p, wait_epoll_p2, wait_read, wait_recv,
+    wait_recvfrom, wait_recvmsg, wait_accept, wait_accept4,
 };
 #define NSNAP (int)(sizeof snap_waits / sizeof snap_waits[0])
 
@@ -491,6 +536,107 @@ static void mux_cases(void)
 /* blocking reads: data as without leakwatch; a handler without SA_RESTART
  * during the first part ends them with EINTR, one with SA_RESTART leaves
  * them blocked until the data comes */
+static void io_cases(void)
+{
+    int a[2], r;
+    int64_t t0;
+    char buf[16];
+    if (pipe(a))
+        abort();
+    later(ACT_WRITE, 250, a[1], 0, 0);
+    memset(buf, 0, sizeof buf);
+    r = (int)read(a[0], buf, sizeof buf);
+    printf("read pipe, data at 250 ms: %d '%s'\n", r, buf);
+    joined();
+    handler(SIGALRM, 0);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = (int)read(a[0], buf, sizeof buf);
+    printf("read pipe, handler at 40 ms (no SA_RESTART): %d %s\n", r, strerror(errno));
+    joined();
+    later(ACT_KILL, 250, 0, SIGALRM, 0);
+    errno = 0;
+    r = (int)read(a[0], buf, sizeof buf);
+    printf("read pipe, handler at 250 ms (no SA_RESTART): %d %s\n", r, strerror(errno));
+    joined();
+    handler(SIGALRM, SA_RESTART);
+    handled = 0;
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    later(ACT_WRITE, 300, a[1], 0, 0);
+    t0 = now_ms();
+    memset(buf, 0, sizeof buf);
+    r = (int)read(a[0], buf, sizeof buf);
+    printf("read pipe, handler at 40 ms (SA_RESTART), data at 300 ms: %d '%s' handled %d "
+           "waited: %s\n",
+           r, buf, (int)handled, now_ms() - t0 >= 290 ? "yes" : "NO");
+    joined();
+
+    int s[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s))
+        abort();
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    later(ACT_WRITE, 300, s[1], 0, 0);
+    memset(buf, 0, sizeof buf);
+    r = (int)recv(s[0], buf, sizeof buf, 0);
+    printf("recv, handler at 40 ms (SA_RESTART), data at 300 ms: %d '%s'\n", r, buf);
+    joined();
+    handler(SIGALRM, 0);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    r = (int)recv(s[0], buf, sizeof buf, 0);
+    printf("recv, handler at 40 ms (no SA_RESTART): %d %s\n", r, strerror(errno));
+    joined();
+    later(ACT_WRITE, 250, s[1], 0, 0);
+    memset(buf, 0, sizeof buf);
+    r = (int)recvfrom(s[0], buf, sizeof buf, 0, NULL, NULL);
+    printf("recvfrom, data at 250 ms: %d '%s'\n", r, buf);
+    joined();
+    later(ACT_WRITE, 250, s[1], 0, 0);
+    memset(buf, 0, sizeof buf);
+    struct iovec iov = {buf, 2};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    r = (int)recvmsg(s[0], &mh, 0);
+    printf("recvmsg 2 bytes, data at 250 ms: %d '%s'\n", r, buf);
+    joined();
+    drain(s[0]);
+    /* non-blocking and zero-length receives are not delayed */
+    t0 = now_ms();
+    errno = 0;
+    r = (int)recv(s[0], buf, sizeof buf, MSG_DONTWAIT);
+    printf("recv MSG_DONTWAIT, nothing: %d %s at once: %s\n", r, strerror(errno),
+           now_ms() - t0 < 50 ? "yes" : "NO");
+    t0 = now_ms();
+    r = (int)read(s[0], buf, 0);
+    printf("read 0 bytes: %d at once: %s\n", r, now_ms() - t0 < 50 ? "yes" : "NO");
+    close(s[0]);
+    close(s[1]);
+
+    /* accept */
+    int port, l = listener(&port);
+    later(ACT_CONNECT, 250, 0, 0, port);
+    int c = accept(l, NULL, NULL);
+    printf("accept, connection at 250 ms: %s\n", c >= 0 ? "yes" : "NO");
+    close(c);
+    joined();
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    errno = 0;
+    c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    printf("accept4, handler at 40 ms (no SA_RESTART): %d %s\n", c, strerror(errno));
+    joined();
+    handler(SIGALRM, SA_RESTART);
+    later(ACT_KILL, 40, 0, SIGALRM, 0);
+    later(ACT_CONNECT, 250, 0, 0, port);
+    c = accept(l, NULL, NULL);
+    printf("accept, handler at 40 ms (SA_RESTART), connection at 250 ms: %s\n",
+           c >= 0 ? "yes" : "NO");
+    close(c);
+    joined();
+    close(l);
+    unhandle(SIGALRM);
+    close(a[0]);
+    close(a[1]);
+}
+
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static sem_t held;
 
@@ -582,5 +728,6 @@ int main(int argc, char **argv)
         return snapshot_case(argv[1]);
     lock_sleep_cases();
     mux_cases();
+    io_cases();
     return 0;
 }

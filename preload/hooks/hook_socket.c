@@ -117,7 +117,11 @@ uintptr_t lw_fd_wait1(const char *call, struct lw_fd_rec *r, int fd, int64_t tim
  * a pointer the hook does not read). A handler that ends the poll with
  * EINTR: the untimed call restarts when every handler has SA_RESTART, else
  * it returns EINTR, and so does the hook (false, errno EINTR). Lazy path
- * only: F_GETFL, one or two getsockopt, the poll. */
+ * only, and a site stays lazy while a loop rotates over more waits than
+ * the site slots hold (docs/design.md §3.6): data already there (a read
+ * after poll said so) costs one poll without waiting; else F_GETFL, one
+ * getsockopt (two for an accept or a socket not known to be connected)
+ * and the readiness wait. */
 __attribute__((noinline, cold)) bool lw_fd_split(uintptr_t tok, struct lw_fd_rec *r, int fd,
                                                  enum lw_split_how how)
 {
@@ -129,6 +133,11 @@ __attribute__((noinline, cold)) bool lw_fd_split(uintptr_t tok, struct lw_fd_rec
         (!accepting && (atomic_load_explicit(&r->flags, memory_order_relaxed) & LW_FDF_LISTEN)))
         return true;
     int e = errno;
+    struct pollfd pf = {fd, POLLIN, 0};
+    if (LW_REAL(poll)(&pf, 1, 0) != 0) { /* ready (or an error): no wait */
+        errno = e;
+        return true;
+    }
     bool split = false;
     int fl = LW_REAL(fcntl)(fd, F_GETFL);
     if (fl != -1 && !(fl & O_NONBLOCK) && (fl & O_ACCMODE) != O_WRONLY) {
@@ -141,13 +150,14 @@ __attribute__((noinline, cold)) bool lw_fd_split(uintptr_t tok, struct lw_fd_rec
                 split = false;
             int lis = 0;
             sl = sizeof lis;
-            if (split && (accepting || k != LW_FD_UDP) &&
+            /* a connected socket cannot be listening */
+            uint32_t rf = atomic_load_explicit(&r->flags, memory_order_relaxed);
+            if (split && (accepting || (k != LW_FD_UDP && !(rf & LW_FDF_CONNECTED))) &&
                 (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &sl) != 0 || (lis != 0) != accepting))
                 split = false;
         }
     }
     if (split) {
-        struct pollfd pf = {fd, POLLIN, 0};
         int pr = LW_REAL(poll)(&pf, 1, (int)(LW_STACK_AFTER_NS / 1000000));
         if (pr == 0)
             lw_wait_complete(tok, false);

@@ -382,23 +382,25 @@ static void mux_cases(void)
     later(ACT_WRITE, 250, b[1], 0, 0);
     t0 = now_ms();
     r = select(nfds, &rd, NULL, NULL, &tv);
-    printf("select 1 s, ready at 250 ms: %d, a %d b %d, left 600-760 ms: %s\n", r,
+    printf("select 1 s, ready at 250 ms: %d, a %d b %d, left 400-760 ms: %s\n", r,
            FD_ISSET(a[0], &rd), FD_ISSET(b[0], &rd),
-           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 600, 760));
+           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 400, 760));
     joined();
     drain(b[0]);
 
     /* select, ready before the split: the time left is still the whole
-     * call's (the first part's remainder plus what it did not cover) */
+     * call's (the first part's remainder plus what it did not cover; the
+     * first part's alone would be under 113 ms). The ranges leave room
+     * for a loaded machine. */
     FD_ZERO(&rd);
     FD_SET(a[0], &rd);
     FD_SET(b[0], &rd);
     tv = (struct timeval){1, 0};
     later(ACT_WRITE, 30, a[1], 0, 0);
     r = select(nfds, &rd, NULL, NULL, &tv);
-    printf("select 1 s, ready at 30 ms: %d, a %d b %d, left 850-975 ms: %s\n", r,
+    printf("select 1 s, ready at 30 ms: %d, a %d b %d, left 500-975 ms: %s\n", r,
            FD_ISSET(a[0], &rd), FD_ISSET(b[0], &rd),
-           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 850, 975));
+           between((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, 500, 975));
     joined();
     drain(a[0]);
 
@@ -684,7 +686,7 @@ static void lock_sleep_cases(void)
     t0 = now_ms();
     hold(ACT_RDLOCK, 250);
     r = pthread_rwlock_rdlock(&rw); /* readers share */
-    printf("rwlock_rdlock, reader holding: %d at once: %s\n", r, now_ms() - t0 < 200 ? "yes" : "NO");
+    printf("rwlock_rdlock, reader holding: %d at once: %s\n", r, now_ms() - t0 < 240 ? "yes" : "NO");
     pthread_rwlock_unlock(&rw);
     joined();
 

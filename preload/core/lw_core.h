@@ -105,6 +105,11 @@ void lw_wait_end(uintptr_t token);
  * sent; a split that coincided with a program's own 100 ms timer changed
  * which thread took its signal (tests/e2e/sockets sendsem, 1 run in 3). */
 #define LW_STACK_AFTER_NS 113000000LL
+/* Call sites whose blocked stack a thread keeps: an event loop on blocking
+ * descriptors waits at three (poll, recv, send), and a loop over more
+ * sites than slots never finds its stack and pays a lazy wait's extra
+ * readiness poll at every receive (docs/design.md §3.6). */
+#define LW_BSITES 4
 /* lw_wait_lazy(tok) (below, with the thread record): tok's wait is at a
  * site whose blocked stack is the caller frame alone */
 /* Unwinds the whole blocked stack into the active wait's record. resumed:
@@ -250,14 +255,16 @@ struct lw_thread {
     _Atomic uint32_t seq;
     int blocked;
     struct lw_blocked b;
-    /* blocked stacks of the last two call sites (lw_registry.c); the
+    /* blocked stacks of the last LW_BSITES call sites (lw_registry.c); the
      * active wait's stack is slot bslot (seqlocked, like b) */
     struct lw_bsite {
         uintptr_t ip, sp; /* call site: hook return address + frame */
         int n;            /* frames in the slot */
         int full;         /* a full unwind, not just the caller */
-    } bsite[2];
+        uint32_t used;    /* bclock when last waited at: the oldest is replaced */
+    } bsite[LW_BSITES];
     int bslot;
+    uint32_t bclock;
     uint32_t bunwinds; /* full unwinds done for blocked stacks */
     /* a split wait returned to the program as a wake-up (lw_wait_complete
      * resumed): its next wait at the same site and object continues it */
@@ -271,7 +278,7 @@ struct lw_thread {
     uint64_t bshort_next_ns;
     uintptr_t b_sp; /* frame of the active wait (nesting vs. siglongjmp) */
     int cstack_n;
-    uintptr_t stacks[]; /* creation stack [depth], blocked stack slots 0 and 1 [depth] each */
+    uintptr_t stacks[]; /* creation stack [depth], LW_BSITES blocked stack slots [depth] each */
 };
 static inline uintptr_t *lw_thread_cstack(struct lw_thread *t)
 {

@@ -46,7 +46,7 @@ size_t lw_reg_record_size(void)
 
 int lw_registry_init(void)
 {
-    size_t sz = sizeof(struct lw_thread) + 3 * (size_t)lw_stack_depth() * sizeof(uintptr_t);
+    size_t sz = sizeof(struct lw_thread) + (1 + LW_BSITES) * (size_t)lw_stack_depth() * sizeof(uintptr_t);
     lw_reg_size = (sz + 63) & ~(size_t)63;
     lw_reg_hash = lw_mmap(LW_HASH_SIZE * sizeof *lw_reg_hash);
     return lw_reg_hash ? 0 : -1;
@@ -335,10 +335,10 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
  *   frame (1 frame, no unwind);
  * - the second wait at the same site walks the whole stack with libunwind,
  *   and later waits there reuse it.
- * Two sites are kept (slots 0 and 1; a new site replaces the one the last
- * wait did not use), so a loop alternating between two waits (poll then
- * recv, a cond wait then a sleep) unwinds twice in all, not on every wait
- * as a one-site cache would.
+ * LW_BSITES sites are kept (a new site replaces the one waited at longest
+ * ago, never the active one), so a loop over up to four waits (poll, recv,
+ * send; a cond wait then a sleep) unwinds once per site in all, not on
+ * every wait as a one-site cache would.
  * Why: a thread's first unwind cost ~16,000 instructions, ~27
  * rt_sigprocmask calls (libunwind's global cache lock masks signals) and a
  * 2 KiB frame that touched a fresh page of the thread's stack; threads
@@ -348,15 +348,41 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
  * frame (the function that made the call) until it waits there again.
  * Runs with the recursion guard held and errno saved (libunwind may call
  * hooked names and set errno). */
+/* The kept site (ip, sp) with a full stack, or -1: a loop over several
+ * sites that all have their stack (out of line: the active site, checked
+ * inline, is the common case). */
+static __attribute__((noinline)) int lw_wait_site_find(struct lw_thread *t, uintptr_t ip, uintptr_t sp)
+{
+    for (int k = 0; k < LW_BSITES; k++) {
+        struct lw_bsite *s = &t->bsite[k];
+        if (s->full && s->ip == ip && s->sp == sp) {
+            s->used = ++t->bclock;
+            return k;
+        }
+    }
+    return -1;
+}
+
+/* a slot index read by a snapshot under the seqlock may be torn */
+static inline int lw_bslot_ok(int slot)
+{
+    return slot >= 0 && slot < LW_BSITES ? slot : 0;
+}
+
 static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_t ip,
                                                    uintptr_t sp, int skip)
 {
-    int i = (t->bsite[0].ip == ip && t->bsite[0].sp == sp)   ? 0
-            : (t->bsite[1].ip == ip && t->bsite[1].sp == sp) ? 1
-                                                             : -1;
+    int i = -1, old = t->bslot == 0 ? 1 : 0;
+    for (int k = 0; k < LW_BSITES && i < 0; k++) {
+        if (t->bsite[k].ip == ip && t->bsite[k].sp == sp)
+            i = k;
+        else if (k != t->bslot && t->bsite[k].used < t->bsite[old].used)
+            old = k;
+    }
     struct lw_bsite *s;
-    if (i < 0) { /* first wait here: the caller frame only */
-        i = 1 - t->bslot;
+    if (i < 0) { /* first wait here: the caller frame only, in the slot
+                  * waited at longest ago (never the active one) */
+        i = old;
         s = &t->bsite[i];
         s->ip = ip;
         s->sp = sp;
@@ -377,6 +403,7 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
         s->n = n;
         s->full = 1;
     }
+    s->used = ++t->bclock;
     LW_SEQ_WR(t->bslot, i);
     LW_SEQ_WR(t->b.nstack, s->n);
 }
@@ -474,16 +501,16 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     uintptr_t lazy = 0; /* the token says whether the site's stack is partial */
     LW_SEQ_WR(t->bshort, 0);
     if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp)) {
-        bs = &t->bsite[1 - slot];
-        if (LW_LIKELY(bs->full && bs->ip == ip && bs->sp == sp)) {
-            LW_SEQ_WR(t->bslot, 1 - slot);
-            LW_SEQ_WR(t->b.nstack, bs->n);
+        int k = lw_wait_site_find(t, ip, sp);
+        if (LW_LIKELY(k >= 0)) { /* another kept site of a loop */
+            LW_SEQ_WR(t->bslot, k);
+            LW_SEQ_WR(t->b.nstack, t->bsite[k].n);
         } else if (lw_wait_short(t, wi)) {
             LW_SEQ_WR(t->bshort, 1); /* caller frame only, no slot taken */
             LW_SEQ_WR(t->b.nstack, 1);
         } else {
             lw_wait_site(t, ip, sp, 2); /* skip lw_wait_begin2 (or lw_wait_begin) + the hook */
-            lazy = t->bsite[t->bslot & 1].full ? 0 : LW_TOK_LAZY;
+            lazy = t->bsite[t->bslot].full ? 0 : LW_TOK_LAZY;
         }
     }
     LW_SEQ_WR(t->b.call, wi->call);
@@ -551,7 +578,7 @@ __attribute__((noinline)) void lw_wait_complete(uintptr_t token, bool resumed)
     struct lw_thread *t = (struct lw_thread *)(token & ~(uintptr_t)LW_TOK_LAZY);
     if (!t || t != lw_self || !t->blocked || t->bshort)
         return;
-    int slot = t->bslot & 1;
+    int slot = t->bslot;
     struct lw_bsite *s = &t->bsite[slot];
     if (!s->full) {
         uintptr_t frames[LW_MAX_DEPTH + 8];
@@ -646,7 +673,7 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
         bool b = LW_SEQ_RD(t->blocked);
         if (b)
             lw_blocked_copy(out, &t->b, stack,
-                            LW_SEQ_RD(t->bshort) ? NULL : lw_thread_bstack(t, LW_SEQ_RD(t->bslot) & 1));
+                            LW_SEQ_RD(t->bshort) ? NULL : lw_thread_bstack(t, lw_bslot_ok(LW_SEQ_RD(t->bslot))));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
             return b;

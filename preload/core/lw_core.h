@@ -444,6 +444,11 @@ extern _Atomic uint64_t lw_stat_objects, lw_stat_objects_dropped;
 int lw_stack_init(void);
 /* always the unw_step walk (no per-thread cache): blocked stacks */
 int lw_stack_capture_walk(uintptr_t *frames, int max, int skip);
+/* The same walk run on one shared stack (a parked thread's own stack is
+ * only read): use(frames, n, arg) gets the frames under its lock, with
+ * every signal blocked. Returns n. */
+int lw_stack_capture_alt(void (*use)(const uintptr_t *frames, int n, void *arg), void *arg, int max,
+                         int skip);
 void lw_stack_fork_prepare(void);
 void lw_stack_fork_done(bool child);
 

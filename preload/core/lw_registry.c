@@ -566,48 +566,54 @@ bool lw_wait_split(clockid_t clk, const struct timespec *abs, struct timespec *l
 
 /* The split wait's first part expired: the thread has been blocked at this
  * site for LW_STACK_AFTER_NS, so the stack nobody had paid for at the
- * first wait is worth one unwind now. Walked into a local array (the
- * snapshot must not see the sequence odd for the whole walk: it would give
- * up and miss the blocked thread), then copied into the active slot. The
- * walk starts in the hook; frames above the program's caller (the hook's
- * helpers) are dropped by finding the caller's address. Runs on the
- * blocked thread, inside its wait, with the recursion guard held and errno
- * saved (libunwind may call hooked names and set errno). */
+ * first wait is worth one unwind now. Walked on the shared unwind stack
+ * (lw_stack_capture_alt: a parked thread's own stack grows by no page),
+ * then copied into the active slot under the record's seqlock (a snapshot
+ * never waits on the walk). The walk starts in the hook; frames above the
+ * program's caller (the hook's helpers) are dropped by finding the
+ * caller's address. Runs on the blocked thread, inside its wait, with the
+ * recursion guard held and errno saved (libunwind may call hooked names
+ * and set errno). */
+/* lw_wait_complete's copy of the walked frames into the active slot (runs
+ * under the shared unwind stack's lock, on the thread's own stack) */
+static void lw_wait_complete_copy(const uintptr_t *frames, int n, void *arg)
+{
+    struct lw_thread *t = arg;
+    struct lw_bsite *s = &t->bsite[t->bslot];
+    int depth = lw_stack_depth();
+    int k = 0;
+    while (k < n && frames[k] != s->ip)
+        k++;
+    if (k == n) /* the caller is not where it was expected: keep all */
+        k = 0;
+    n -= k;
+    if (n > depth)
+        n = depth;
+    if (n > 1) { /* else: fork gate closed or no unwind info; keep the caller */
+        uintptr_t *dst = lw_thread_bstack(t, t->bslot);
+        lw_seq_begin(t);
+        for (int i = 0; i < n; i++)
+            LW_SEQ_WR(dst[i], frames[k + i]);
+        s->n = n;
+        s->full = 1;
+        LW_SEQ_WR(t->b.nstack, n);
+        lw_seq_end(t);
+    }
+}
+
 __attribute__((noinline)) void lw_wait_complete(uintptr_t token, bool resumed)
 {
     struct lw_thread *t = (struct lw_thread *)(token & ~(uintptr_t)LW_TOK_LAZY);
     if (!t || t != lw_self || !t->blocked || t->bshort)
         return;
-    int slot = t->bslot;
-    struct lw_bsite *s = &t->bsite[slot];
+    struct lw_bsite *s = &t->bsite[t->bslot];
     if (!s->full) {
-        uintptr_t frames[LW_MAX_DEPTH + 8];
-        int depth = lw_stack_depth();
         int saved = errno;
         lw_tls_guard = 1;
-        int n = lw_stack_capture_walk(frames, depth + 8 < LW_MAX_DEPTH + 8 ? depth + 8 : LW_MAX_DEPTH + 8,
-                                      1); /* + us */
+        lw_stack_capture_alt(lw_wait_complete_copy, t, lw_stack_depth() + 8, 1); /* + us */
         lw_tls_guard = 0;
         errno = saved;
         t->bunwinds++;
-        int k = 0;
-        while (k < n && frames[k] != s->ip)
-            k++;
-        if (k == n) /* the caller is not where it was expected: keep all */
-            k = 0;
-        n -= k;
-        if (n > depth)
-            n = depth;
-        if (n > 1) { /* else: fork gate closed or no unwind info; keep the caller */
-            uintptr_t *dst = lw_thread_bstack(t, slot);
-            lw_seq_begin(t);
-            for (int i = 0; i < n; i++)
-                LW_SEQ_WR(dst[i], frames[k + i]);
-            s->n = n;
-            s->full = 1;
-            LW_SEQ_WR(t->b.nstack, n);
-            lw_seq_end(t);
-        }
     }
     if (resumed) {
         t->bresume = 1;

@@ -262,6 +262,7 @@ struct lw_thread {
         int n;            /* frames in the slot */
         int full;         /* a full unwind, not just the caller */
         uint32_t used;    /* bclock when last waited at: the oldest is replaced */
+        int next;         /* the slot waited at after this one last time */
     } bsite[LW_BSITES];
     int bslot;
     uint32_t bclock;

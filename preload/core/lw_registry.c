@@ -404,6 +404,7 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
         s->full = 1;
     }
     s->used = ++t->bclock;
+    t->bsite[t->bslot].next = i;
     LW_SEQ_WR(t->bslot, i);
     LW_SEQ_WR(t->b.nstack, s->n);
 }
@@ -501,8 +502,15 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
     uintptr_t lazy = 0; /* the token says whether the site's stack is partial */
     LW_SEQ_WR(t->bshort, 0);
     if (LW_UNLIKELY(!bs->full || bs->ip != ip || bs->sp != sp)) {
-        int k = lw_wait_site_find(t, ip, sp);
-        if (LW_LIKELY(k >= 0)) { /* another kept site of a loop */
+        /* a loop over kept sites: the one that followed this one last
+         * time, inline; else any kept site, out of line */
+        int k = bs->next;
+        struct lw_bsite *ns = &t->bsite[k];
+        if (LW_LIKELY(ns->full && ns->ip == ip && ns->sp == sp))
+            ns->used = ++t->bclock;
+        else if ((k = lw_wait_site_find(t, ip, sp)) >= 0)
+            t->bsite[slot].next = k;
+        if (LW_LIKELY(k >= 0)) {
             LW_SEQ_WR(t->bslot, k);
             LW_SEQ_WR(t->b.nstack, t->bsite[k].n);
         } else if (lw_wait_short(t, wi)) {

@@ -96,19 +96,15 @@ void lw_stack_fork_done(bool child)
     atomic_store(&lw_unw_gate_closed, 0);
 }
 
-static __attribute__((always_inline)) inline int lw_walk(uintptr_t *frames, int max, int skip)
+/* The step loop of both walks: the cursor starts in the function that
+ * captured the context; step past it plus `skip` callers. */
+static __attribute__((always_inline)) inline int lw_steps(unw_cursor_t *c, uintptr_t *frames, int max,
+                                                           int skip)
 {
-    unw_context_t uc;
-    unw_cursor_t c;
-    if (max <= 0 || unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0)
-        return 0;
-    int n = 0;
-    /* the cursor starts in the calling function: step past it plus `skip`
-     * callers */
-    int drop = skip;
-    while (n < max && unw_step(&c) > 0) {
+    int n = 0, drop = skip;
+    while (n < max && unw_step(c) > 0) {
         unw_word_t ip;
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+        if (unw_get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0)
             break;
         if (drop > 0) {
             drop--;
@@ -118,6 +114,15 @@ static __attribute__((always_inline)) inline int lw_walk(uintptr_t *frames, int 
         n++;
     }
     return n;
+}
+
+static __attribute__((always_inline)) inline int lw_walk(uintptr_t *frames, int max, int skip)
+{
+    unw_context_t uc;
+    unw_cursor_t c;
+    if (max <= 0 || unw_getcontext(&uc) < 0 || unw_init_local(&c, &uc) < 0)
+        return 0;
+    return lw_steps(&c, frames, max, skip);
 }
 
 __attribute__((noinline)) int lw_stack_capture_walk(uintptr_t *frames, int max, int skip)
@@ -177,22 +182,8 @@ static struct {
 static void lw_alt_walk(void)
 {
     unw_cursor_t c;
-    int n = 0, drop = lw_alt.skip;
-    if (unw_init_local(&c, &lw_alt.uc) == 0) {
-        /* the cursor starts in lw_stack_capture_alt: step past it plus
-         * `skip` callers, as lw_walk does */
-        while (n < lw_alt.max && unw_step(&c) > 0) {
-            unw_word_t ip;
-            if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
-                break;
-            if (drop > 0) {
-                drop--;
-                continue;
-            }
-            lw_alt.frames[n++] = (uintptr_t)ip;
-        }
-    }
-    lw_alt.n = n;
+    /* the cursor starts in lw_stack_capture_alt, which took the context */
+    lw_alt.n = unw_init_local(&c, &lw_alt.uc) == 0 ? lw_steps(&c, lw_alt.frames, lw_alt.max, lw_alt.skip) : 0;
 }
 
 /* Calls fn on the stack whose top is `top` (16-byte aligned), then returns

@@ -46,7 +46,8 @@ size_t lw_reg_record_size(void)
 
 int lw_registry_init(void)
 {
-    size_t sz = sizeof(struct lw_thread) + (1 + LW_BSITES) * (size_t)lw_stack_depth() * sizeof(uintptr_t);
+    size_t sz =
+        sizeof(struct lw_thread) + (1 + LW_BSITES) * (size_t)lw_stack_depth() * sizeof(uintptr_t);
     lw_reg_size = (sz + 63) & ~(size_t)63;
     lw_reg_hash = lw_mmap(LW_HASH_SIZE * sizeof *lw_reg_hash);
     return lw_reg_hash ? 0 : -1;
@@ -351,7 +352,8 @@ void lw_thread_detached(struct lw_thread *t, uint64_t serial)
 /* The kept site (ip, sp) with a full stack, or -1: a loop over several
  * sites that all have their stack (out of line: the active site, checked
  * inline, is the common case). */
-static __attribute__((noinline)) int lw_wait_site_find(struct lw_thread *t, uintptr_t ip, uintptr_t sp)
+static __attribute__((noinline)) int lw_wait_site_find(struct lw_thread *t, uintptr_t ip,
+                                                       uintptr_t sp)
 {
     for (int k = 0; k < LW_BSITES; k++) {
         struct lw_bsite *s = &t->bsite[k];
@@ -421,7 +423,8 @@ static __attribute__((noinline)) void lw_wait_site(struct lw_thread *t, uintptr_
  * and evicted the sites that had a stack. Only called when the site has no
  * stack yet; the coarse clocks (vDSO, no syscall) lag by at most a tick,
  * which errs towards "not short". True: record the caller frame only. */
-static __attribute__((noinline)) bool lw_wait_short(struct lw_thread *t, const struct lw_wait_info *wi)
+static __attribute__((noinline)) bool lw_wait_short(struct lw_thread *t,
+                                                    const struct lw_wait_info *wi)
 {
     if (wi->timeout_ns < 0)
         return false;
@@ -432,7 +435,8 @@ static __attribute__((noinline)) bool lw_wait_short(struct lw_thread *t, const s
             clk = CLOCK_REALTIME_COARSE;
         else if (clk == CLOCK_MONOTONIC)
             clk = CLOCK_MONOTONIC_COARSE;
-        if (clock_gettime(clk, &now) != 0 || wi->timeout_ns - (int64_t)lw_ts_ns(&now) > LW_STACK_AFTER_NS)
+        if (clock_gettime(clk, &now) != 0 ||
+            wi->timeout_ns - (int64_t)lw_ts_ns(&now) > LW_STACK_AFTER_NS)
             return false;
     } else if (wi->timeout_ns > LW_STACK_AFTER_NS) {
         return false;
@@ -687,7 +691,9 @@ bool lw_thread_read_blocked(struct lw_thread *t, struct lw_blocked *out, uintptr
         bool b = LW_SEQ_RD(t->blocked);
         if (b)
             lw_blocked_copy(out, &t->b, stack,
-                            LW_SEQ_RD(t->bshort) ? NULL : lw_thread_bstack(t, lw_bslot_ok(LW_SEQ_RD(t->bslot))));
+                            LW_SEQ_RD(t->bshort)
+                                ? NULL
+                                : lw_thread_bstack(t, lw_bslot_ok(LW_SEQ_RD(t->bslot))));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s1)
             return b;

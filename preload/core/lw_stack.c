@@ -98,8 +98,8 @@ void lw_stack_fork_done(bool child)
 
 /* The step loop of both walks: the cursor starts in the function that
  * captured the context; step past it plus `skip` callers. */
-static __attribute__((always_inline)) inline int lw_steps(unw_cursor_t *c, uintptr_t *frames, int max,
-                                                           int skip)
+static __attribute__((always_inline)) inline int lw_steps(unw_cursor_t *c, uintptr_t *frames,
+                                                          int max, int skip)
 {
     int n = 0, drop = skip;
     while (n < max && unw_step(c) > 0) {
@@ -183,7 +183,9 @@ static void lw_alt_walk(void)
 {
     unw_cursor_t c;
     /* the cursor starts in lw_stack_capture_alt, which took the context */
-    lw_alt.n = unw_init_local(&c, &lw_alt.uc) == 0 ? lw_steps(&c, lw_alt.frames, lw_alt.max, lw_alt.skip) : 0;
+    lw_alt.n = unw_init_local(&c, &lw_alt.uc) == 0
+                   ? lw_steps(&c, lw_alt.frames, lw_alt.max, lw_alt.skip)
+                   : 0;
 }
 
 /* Calls fn on the stack whose top is `top` (16-byte aligned), then returns
@@ -207,7 +209,8 @@ static void lw_call_on_stack(void (*fn)(void), char *top)
 #endif
 }
 
-__attribute__((noinline)) int lw_stack_capture_alt(void (*use)(const uintptr_t *frames, int n, void *arg),
+__attribute__((noinline)) int lw_stack_capture_alt(void (*use)(const uintptr_t *frames, int n,
+                                                               void *arg),
                                                    void *arg, int max, int skip)
 {
     if (max <= 0 || !lw_unw_enter())
@@ -236,4 +239,3 @@ __attribute__((noinline)) int lw_stack_capture_alt(void (*use)(const uintptr_t *
     lw_unw_leave();
     return n;
 }
-

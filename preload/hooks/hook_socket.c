@@ -153,7 +153,8 @@ __attribute__((noinline, cold)) bool lw_fd_split(uintptr_t tok, struct lw_fd_rec
             /* a connected socket cannot be listening */
             uint32_t rf = atomic_load_explicit(&r->flags, memory_order_relaxed);
             if (split && (accepting || (k != LW_FD_UDP && !(rf & LW_FDF_CONNECTED))) &&
-                (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &sl) != 0 || (lis != 0) != accepting))
+                (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &lis, &sl) != 0 ||
+                 (lis != 0) != accepting))
                 split = false;
         }
     }

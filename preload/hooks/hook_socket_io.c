@@ -43,21 +43,21 @@ static inline void sent_out(struct lw_fd_rec *r, ssize_t n)
  * lazy site (docs/design.md §3.6, lw_fd_split), which may end it with
  * EINTR as the untimed call would have. */
 #define LW_TRACKED_IN(call_name, blocking, split, how, expr, buf)                                  \
-    do {                                                                                      \
-        int64_t to_ = lw_fd_rcvtimeo(r);                                                      \
-        uintptr_t tok_ = ((blocking) && to_ != 0)                                             \
-                             ? lw_fd_wait1(call_name, r, fd, to_, __builtin_return_address(0)) \
-                             : 0;                                                             \
-        if (LW_UNLIKELY(lw_wait_lazy(tok_)) && (split) && !lw_fd_split(tok_, r, fd, (how))) { \
-            lw_fd_wait_done(tok_);                                                            \
-            return -1;                                                                        \
-        }                                                                                     \
-        ssize_t n_ = (expr);                                                                  \
-        int e_ = errno;                                                                       \
-        lw_fd_wait_done(tok_);                                                                \
-        got_in(r, n_, (buf));                                                                 \
-        errno = e_;                                                                           \
-        return n_;                                                                            \
+    do {                                                                                           \
+        int64_t to_ = lw_fd_rcvtimeo(r);                                                           \
+        uintptr_t tok_ = ((blocking) && to_ != 0)                                                  \
+                             ? lw_fd_wait1(call_name, r, fd, to_, __builtin_return_address(0))     \
+                             : 0;                                                                  \
+        if (LW_UNLIKELY(lw_wait_lazy(tok_)) && (split) && !lw_fd_split(tok_, r, fd, (how))) {      \
+            lw_fd_wait_done(tok_);                                                                 \
+            return -1;                                                                             \
+        }                                                                                          \
+        ssize_t n_ = (expr);                                                                       \
+        int e_ = errno;                                                                            \
+        lw_fd_wait_done(tok_);                                                                     \
+        got_in(r, n_, (buf));                                                                      \
+        errno = e_;                                                                                \
+        return n_;                                                                                 \
     } while (0)
 
 /* flags of a receive that does not wait for data (or not for POLLIN) */
@@ -92,8 +92,8 @@ LW_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(recv)(fd, buf, n, flags);
-    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
-                  LW_REAL(recv)(fd, buf, n, flags), NULL);
+    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT),
+                  LW_SPLIT_RECV, LW_REAL(recv)(fd, buf, n, flags), NULL);
 }
 
 LW_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
@@ -101,8 +101,8 @@ LW_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(__recv_chk)(fd, buf, n, buflen, flags);
-    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
-                  LW_REAL(__recv_chk)(fd, buf, n, buflen, flags), NULL);
+    LW_TRACKED_IN("recv", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT),
+                  LW_SPLIT_RECV, LW_REAL(__recv_chk)(fd, buf, n, buflen, flags), NULL);
 }
 
 LW_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
@@ -111,8 +111,8 @@ LW_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(recvfrom)(fd, buf, n, flags, a, al);
-    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
-                  LW_REAL(recvfrom)(fd, buf, n, flags, a, al), NULL);
+    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT),
+                  LW_SPLIT_RECV, LW_REAL(recvfrom)(fd, buf, n, flags, a, al), NULL);
 }
 
 LW_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
@@ -121,8 +121,8 @@ LW_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
     struct lw_fd_rec *r = lw_fd_get(fd);
     if (LW_LIKELY(!r))
         return LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al);
-    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT), LW_SPLIT_RECV,
-                  LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al), NULL);
+    LW_TRACKED_IN("recvfrom", !(flags & MSG_DONTWAIT), n > 0 && !(flags & LW_RECV_NOSPLIT),
+                  LW_SPLIT_RECV, LW_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, al), NULL);
 }
 
 LW_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)

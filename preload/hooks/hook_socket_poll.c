@@ -96,8 +96,17 @@ static uintptr_t begin_poll(const char *call, const struct pollfd *p, nfds_t nfd
  * cancelled in such a call runs its cleanup with the call's mask added.) */
 #define LW_COLD __attribute__((noinline, cold))
 
-enum mux_kind { MX_POLL, MX_POLL_CHK, MX_PPOLL, MX_PPOLL_CHK, MX_SELECT, MX_PSELECT, MX_EPOLL,
-                MX_EPOLL_P, MX_EPOLL_P2 };
+enum mux_kind {
+    MX_POLL,
+    MX_POLL_CHK,
+    MX_PPOLL,
+    MX_PPOLL_CHK,
+    MX_SELECT,
+    MX_PSELECT,
+    MX_EPOLL,
+    MX_EPOLL_P,
+    MX_EPOLL_P2
+};
 
 struct mux {
     enum mux_kind kind;
@@ -372,9 +381,9 @@ LW_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout
         begin_epoll("epoll_pwait", epfd, ms_ns(timeout), __builtin_return_address(0), fds);
     int r;
     if (LW_UNLIKELY(lw_wait_lazy(tok)) && mux_splits(ms_ns(timeout)))
-        r = mux_split(
-            tok, &(struct mux){.kind = MX_EPOLL_P, .epfd = epfd, .ev = ev, .max = max, .m = m},
-            ms_ns(timeout), NULL);
+        r = mux_split(tok,
+                      &(struct mux){.kind = MX_EPOLL_P, .epfd = epfd, .ev = ev, .max = max, .m = m},
+                      ms_ns(timeout), NULL);
     else
         r = LW_REAL(epoll_pwait)(epfd, ev, max, timeout, m);
     lw_fd_wait_done(tok);

@@ -410,24 +410,24 @@ static int lw_slow_pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
  * clock variant on the call's clock, ending at the earlier of the split and
  * the call's own deadline; the lock state is in the lock, so locking again
  * after its ETIMEDOUT loses nothing. glibc's rwlock waits loop on EINTR. */
-#define LW_RW(name, tryname, args, call_args, timeout, split_ok, lclk, labs, split_call)  \
-    LW_LOCK_FAST2(name, tryname, l, args, call_args, lw_real_##name != NULL)              \
-    static int lw_slow_##name(LW_UNPAREN args, void *caller)                              \
-    {                                                                                     \
-        LW_ENSURE(name);                                                                  \
-        if (!lw_real_##name)                                                              \
-            return ENOSYS;                                                                \
-        if (!caller || lw_tls_guard)                                                      \
-            return lw_real_##name call_args;                                              \
-        uintptr_t tok = lw_wait_lock(#name, "rwlock", l, (timeout), 0, caller);           \
-        int rc = -1;                                                                      \
-        struct timespec lim;                                                              \
-        if (LW_UNLIKELY(lw_wait_lazy(tok)) && (split_ok) && lw_wait_split((lclk), (labs), &lim)) \
-            rc = lw_split_expired(tok, split_call);                                       \
-        if (rc == -1)                                                                     \
-            rc = lw_real_##name call_args;                                                \
-        lw_wait_done(tok);                                                                \
-        return rc;                                                                        \
+#define LW_RW(name, tryname, args, call_args, timeout, split_ok, lclk, labs, split_call)           \
+    LW_LOCK_FAST2(name, tryname, l, args, call_args, lw_real_##name != NULL)                       \
+    static int lw_slow_##name(LW_UNPAREN args, void *caller)                                       \
+    {                                                                                              \
+        LW_ENSURE(name);                                                                           \
+        if (!lw_real_##name)                                                                       \
+            return ENOSYS;                                                                         \
+        if (!caller || lw_tls_guard)                                                               \
+            return lw_real_##name call_args;                                                       \
+        uintptr_t tok = lw_wait_lock(#name, "rwlock", l, (timeout), 0, caller);                    \
+        int rc = -1;                                                                               \
+        struct timespec lim;                                                                       \
+        if (LW_UNLIKELY(lw_wait_lazy(tok)) && (split_ok) && lw_wait_split((lclk), (labs), &lim))   \
+            rc = lw_split_expired(tok, split_call);                                                \
+        if (rc == -1)                                                                              \
+            rc = lw_real_##name call_args;                                                         \
+        lw_wait_done(tok);                                                                         \
+        return rc;                                                                                 \
     }
 
 LW_RW(pthread_rwlock_rdlock, pthread_rwlock_tryrdlock, (pthread_rwlock_t * l), (l), LW_TMO_NONE,
@@ -437,11 +437,13 @@ LW_RW(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, (pthread_rwlock_t * l), (
       LW_REAL(pthread_rwlock_clockwrlock), CLOCK_MONOTONIC, NULL,
       LW_REAL(pthread_rwlock_clockwrlock)(l, CLOCK_MONOTONIC, &lim))
 LW_RW(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs),
-      1, CLOCK_REALTIME, abs, lw_real_pthread_rwlock_timedrdlock(l, &lim))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs),
+      lw_deadline(CLOCK_REALTIME, abs), 1, CLOCK_REALTIME, abs,
+      lw_real_pthread_rwlock_timedrdlock(l, &lim))
 LW_RW(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,
-      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs), lw_deadline(CLOCK_REALTIME, abs),
-      1, CLOCK_REALTIME, abs, lw_real_pthread_rwlock_timedwrlock(l, &lim))
+      (pthread_rwlock_t * l, const struct timespec *abs), (l, abs),
+      lw_deadline(CLOCK_REALTIME, abs), 1, CLOCK_REALTIME, abs,
+      lw_real_pthread_rwlock_timedwrlock(l, &lim))
 LW_RW(pthread_rwlock_clockrdlock, pthread_rwlock_tryrdlock,
       (pthread_rwlock_t * l, clockid_t clk, const struct timespec *abs), (l, clk, abs),
       lw_deadline(clk, abs), 1, clk, abs, lw_real_pthread_rwlock_clockrdlock(l, clk, &lim))

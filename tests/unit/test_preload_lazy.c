@@ -56,8 +56,8 @@ static __attribute__((noinline)) uintptr_t hook_a(void)
 
 static __attribute__((noinline)) uintptr_t hook_b(void)
 {
-    struct lw_wait_info wi = {"nanosleep", "sleep", 0, -1, NULL, 0, 5000000000LL, 0,
-                              __builtin_return_address(0), 0};
+    struct lw_wait_info wi = {
+        "nanosleep", "sleep", 0, -1, NULL, 0, 5000000000LL, 0, __builtin_return_address(0), 0};
     last_caller = (uintptr_t)wi.caller;
     uintptr_t r = lw_wait_begin(&wi);
     __asm__ volatile("" ::: "memory");
@@ -200,10 +200,12 @@ END_TEST
 /* A wait whose own timeout ends within LW_STACK_AFTER_NS (relative, or a
  * deadline on clk; deadline_clk 0 = relative): begun at site S and read
  * while active. */
-static __attribute__((noinline)) int site_short(int64_t timeout_ns, int deadline_clk, uintptr_t *tok_out)
+static __attribute__((noinline)) int site_short(int64_t timeout_ns, int deadline_clk,
+                                                uintptr_t *tok_out)
 {
-    struct lw_wait_info wi = {"pthread_cond_timedwait", "cond", 0x3000, -1, NULL, 0, timeout_ns,
-                              0, __builtin_return_address(0), deadline_clk};
+    struct lw_wait_info wi = {
+        "pthread_cond_timedwait",    "cond",      0x3000, -1, NULL, 0, timeout_ns, 0,
+        __builtin_return_address(0), deadline_clk};
     last_caller = (uintptr_t)wi.caller;
     uintptr_t tok = lw_wait_begin(&wi);
     ck_assert(tok != 0);
@@ -247,10 +249,11 @@ START_TEST(short_waits_keep_the_sites)
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(site_short(5000000, 0, &tok), 1); /* relative 5 ms */
         ck_assert(!lw_wait_lazy(tok));
-        ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 5000000), CLOCK_REALTIME + 1, &tok), 1);
-        ck_assert(!lw_wait_lazy(tok));
-        ck_assert_int_eq(site_short(deadline_in(CLOCK_MONOTONIC, 50000000), CLOCK_MONOTONIC + 1, &tok),
+        ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 5000000), CLOCK_REALTIME + 1, &tok),
                          1);
+        ck_assert(!lw_wait_lazy(tok));
+        ck_assert_int_eq(
+            site_short(deadline_in(CLOCK_MONOTONIC, 50000000), CLOCK_MONOTONIC + 1, &tok), 1);
         ck_assert(!lw_wait_lazy(tok));
         ck_assert_int_eq(site_short(0, 0, &tok), 1); /* a poll that does not wait */
     }
@@ -265,7 +268,8 @@ START_TEST(short_waits_keep_the_sites)
     ck_assert_uint_eq(t->bunwinds, 2);
     /* past the split (a deadline 1 s away, relative 1 s, untimed): an
      * ordinary site, lazy at first (the hook may split it) */
-    ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 1000000000), CLOCK_REALTIME + 1, &tok), 1);
+    ck_assert_int_eq(site_short(deadline_in(CLOCK_REALTIME, 1000000000), CLOCK_REALTIME + 1, &tok),
+                     1);
     ck_assert(lw_wait_lazy(tok));
     ck_assert_int_eq(site_short(1000000000, 0, &tok), 1);
     ck_assert(lw_wait_lazy(tok)); /* relative 1 s, another call line: a new site */

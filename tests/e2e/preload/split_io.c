@@ -101,7 +101,8 @@ static void *act_main(void *p)
         pthread_kill(a->target, a->sig);
     } else {
         int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port),
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)a->port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
             abort();
@@ -118,7 +119,11 @@ static int nacts;
 static void later(int what, int delay_ms, int fd, int sig, int port)
 {
     struct act *a = &acts[nacts];
-    *a = (struct act){.what = what, .delay_ms = delay_ms, .fd = fd, .sig = sig, .port = port,
+    *a = (struct act){.what = what,
+                      .delay_ms = delay_ms,
+                      .fd = fd,
+                      .sig = sig,
+                      .port = port,
                       .target = pthread_self()};
     pthread_create(&act_thr[nacts++], NULL, act_main, a);
 }
@@ -297,9 +302,9 @@ __attribute__((noinline)) static void wait_accept4(void)
 }
 
 static void (*const snap_waits[])(void) = {
-    wait_rdlock, wait_wrlock, wait_sleep, wait_usleep, wait_poll,     wait_ppoll,
-    wait_select, wait_pselect, wait_epoll, wait_epoll_p, wait_epoll_p2, wait_read, wait_recv,
-    wait_recvfrom, wait_recvmsg, wait_accept, wait_accept4,
+    wait_rdlock, wait_wrlock,   wait_sleep,   wait_usleep,  wait_poll,     wait_ppoll,
+    wait_select, wait_pselect,  wait_epoll,   wait_epoll_p, wait_epoll_p2, wait_read,
+    wait_recv,   wait_recvfrom, wait_recvmsg, wait_accept,  wait_accept4,
 };
 #define NSNAP (int)(sizeof snap_waits / sizeof snap_waits[0])
 
@@ -339,7 +344,8 @@ static int snapshot_case(const char *path)
             abort();
     for (int i = 0; i < 2; i++) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lport[i]),
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)lport[i]),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
             abort();
@@ -436,8 +442,8 @@ static void mux_cases(void)
     later(ACT_WRITE, 250, b[1], 0, 0);
     t0 = now_ms();
     r = poll(p, 2, 1000);
-    printf("poll 1 s, ready at 250 ms: %d revents %d %d, before its timeout: %s\n", r,
-           p[0].revents, p[1].revents, now_ms() - t0 < 900 ? "yes" : "NO");
+    printf("poll 1 s, ready at 250 ms: %d revents %d %d, before its timeout: %s\n", r, p[0].revents,
+           p[1].revents, now_ms() - t0 < 900 ? "yes" : "NO");
     joined();
     drain(b[0]);
 
@@ -467,8 +473,8 @@ static void mux_cases(void)
     ts = (struct timespec){0, 300000000};
     t0 = now_ms();
     r = ppoll(p, 2, &ts, NULL);
-    printf("ppoll 300 ms, nothing ready: %d, timespec %ld.%09ld, lasted: %s\n", r,
-           (long)ts.tv_sec, ts.tv_nsec, lasted(t0, 300));
+    printf("ppoll 300 ms, nothing ready: %d, timespec %ld.%09ld, lasted: %s\n", r, (long)ts.tv_sec,
+           ts.tv_nsec, lasted(t0, 300));
     sigset_t m, old;
     sigemptyset(&m);
     sigaddset(&m, SIGHUP);
@@ -686,7 +692,8 @@ static void lock_sleep_cases(void)
     t0 = now_ms();
     hold(ACT_RDLOCK, 250);
     r = pthread_rwlock_rdlock(&rw); /* readers share */
-    printf("rwlock_rdlock, reader holding: %d at once: %s\n", r, now_ms() - t0 < 240 ? "yes" : "NO");
+    printf("rwlock_rdlock, reader holding: %d at once: %s\n", r,
+           now_ms() - t0 < 240 ? "yes" : "NO");
     pthread_rwlock_unlock(&rw);
     joined();
 

@@ -271,6 +271,7 @@ struct lw_thread {
      * resumed): its next wait at the same site and object continues it */
     int bresume;
     uintptr_t bresume_ip, bresume_obj;
+    uint64_t bresume_since; /* the continued wait's start */
     /* the active wait cannot outlast LW_STACK_AFTER_NS (its own timeout is
      * shorter): its stack is b.caller alone and no slot was used
      * (docs/design.md §3.6; seqlocked) */

@@ -455,17 +455,28 @@ static inline void lw_unbump(_Atomic uint64_t *c)
 
 /* A wait after a split condition wait returned as a spurious wake-up: at
  * the same site and object it continues that wait. Returns its start time
- * (0: another wait) and takes back the counts the caller is about to add. */
+ * (0: another wait) and takes back the counts the caller is about to add.
+ * A contended mutex on the way back (std::condition_variable_any relocks
+ * the caller's lock after its own) is recorded but not counted as a wait
+ * or a wake-up, and keeps the resume pending. */
 static __attribute__((noinline, cold)) uint64_t lw_wait_resumed(struct lw_thread *t, uintptr_t ip,
-                                                               uintptr_t obj, lw_ctx_id cur)
+                                                               const struct lw_wait_info *wi,
+                                                               lw_ctx_id cur)
 {
-    t->bresume = 0;
-    if (t->bresume_ip != ip || t->bresume_obj != obj)
+    bool same = t->bresume_ip == ip && t->bresume_obj == wi->object;
+    bool relock = !same && wi->family && strcmp(wi->family, "mutex") == 0;
+    if (!same && !relock) {
+        t->bresume = 0;
         return 0;
+    }
+    if (same)
+        t->bresume = 0;
     lw_unbump(&t->waits);
     if (cur && lw_ctx_cancelled(cur))
         lw_unbump(&t->wakes_since_cancel);
-    return t->b.since_ns ? t->b.since_ns : 1;
+    if (relock)
+        return 0; /* a wait of its own, but not a wake-up */
+    return t->bresume_since ? t->bresume_since : 1;
 }
 
 /* Both entry points inline the body so the stack always holds exactly one
@@ -497,7 +508,7 @@ lw_wait_begin_impl(const struct lw_wait_info *wi, int holder_tid, int join_tid)
      * wake-up (the counts just added are taken back). Rare: one test. */
     uint64_t since = 0;
     if (LW_UNLIKELY(t->bresume))
-        since = lw_wait_resumed(t, ip, wi->object, cur);
+        since = lw_wait_resumed(t, ip, wi, cur);
     lw_seq_begin(t);
     /* the usual cases inline: the same site again, or the other cached
      * site of a two-wait loop (poll then recv) */
@@ -631,6 +642,7 @@ __attribute__((noinline)) void lw_wait_complete(uintptr_t token, bool resumed)
         t->bresume = 1;
         t->bresume_ip = s->ip;
         t->bresume_obj = t->b.object;
+        t->bresume_since = t->b.since_ns;
     }
 }
 

@@ -357,6 +357,36 @@ START_TEST(split_wait_completes_first_stack)
 }
 END_TEST
 
+/* a contended mutex wait at another site (the relock on the way back) */
+static __attribute__((noinline)) void site_relock(void)
+{
+    struct lw_wait_info wi = {"pthread_mutex_lock", "mutex", 0x4000, -1, NULL, 0, -1, 0,
+                              __builtin_return_address(0), 0};
+    lw_wait_end(lw_wait_begin(&wi));
+    __asm__ volatile("" ::: "memory");
+}
+
+/* std::condition_variable_any relocks the caller's lock after a (spurious)
+ * return: a contended relock between the split wait and the wait again
+ * neither ends the resumed wait nor counts as a wake-up. */
+START_TEST(split_cond_wait_resumes_across_relock)
+{
+    setup_tables();
+    struct lw_thread *t = fake_self();
+    lw_ctx_cancel(t->ctx, LW_CAUSE_EXPLICIT);
+    uintptr_t st[LW_MAX_DEPTH];
+    uint64_t since1 = 0, since2 = 0;
+    ck_assert_int_gt(site_c(true, true, st, &since1), 2);
+    lw_sys_sleep_ns(20 * 1000 * 1000);
+    site_relock();
+    ck_assert_int_gt(site_c(false, false, st, &since2), 2);
+    ck_assert_uint_eq(since2, since1);
+    ck_assert_uint_eq(atomic_load(&t->waits), 1);
+    ck_assert_uint_eq(atomic_load(&t->wakes_since_cancel), 1);
+    drop_self(t);
+}
+END_TEST
+
 START_TEST(split_cond_wait_resumes)
 {
     setup_tables();
@@ -503,6 +533,7 @@ Suite *lw_suite_preload_lazy(void)
     tcase_add_test(tc, owner_memo_no_probe);
     tcase_add_test(tc, split_wait_completes_first_stack);
     tcase_add_test(tc, split_cond_wait_resumes);
+    tcase_add_test(tc, split_cond_wait_resumes_across_relock);
     tcase_add_test(tc, short_waits_keep_the_sites);
     tcase_add_test(tc, short_wait_loop_gets_its_stack);
     suite_add_tcase(s, tc);

@@ -391,6 +391,18 @@ static int close_range_around(int (*f)(unsigned, unsigned, int), unsigned first,
     return f(first, last, flags);
 }
 
+/* Forget the tracked descriptors of [first, last] that a close_range
+ * closed (leakwatch's own stay open); errno preserved. */
+static void forget_closed(unsigned first, unsigned last)
+{
+    int e = errno;
+    unsigned hi = (unsigned)lw_fd_high();
+    for (unsigned fd = first; fd <= last && fd < hi; fd++)
+        if (!lw_fd_is_internal((int)fd))
+            lw_fd_close((int)fd);
+    errno = e;
+}
+
 LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     int (*f)(unsigned, unsigned, int) = LW_REAL(close_range);
@@ -399,14 +411,8 @@ LW_EXPORT int close_range(unsigned first, unsigned last, int flags)
         return -1;
     }
     int r = first <= last ? close_range_around(f, first, last, flags) : f(first, last, flags);
-    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
-        int e = errno;
-        unsigned hi = (unsigned)lw_fd_high();
-        for (unsigned fd = first; fd <= last && fd < hi; fd++)
-            if (!lw_fd_is_internal((int)fd))
-                lw_fd_close((int)fd);
-        errno = e;
-    }
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+        forget_closed(first, last);
     return r;
 }
 
@@ -419,10 +425,7 @@ LW_EXPORT void closefrom(int lowfd)
     int e = errno;
     if (lowfd >= 0 && f && close_range_around(f, (unsigned)lowfd, ~0u, 0) == 0) {
         errno = e;
-        unsigned hi = (unsigned)lw_fd_high();
-        for (unsigned fd = (unsigned)lowfd; fd < hi; fd++)
-            if (!lw_fd_is_internal((int)fd))
-                lw_fd_close((int)fd);
+        forget_closed((unsigned)lowfd, ~0u);
         return;
     }
     errno = e;
